@@ -1,0 +1,125 @@
+/**
+ * The edgebeat wire protocol: topic names, frames, and the values the built-in jobs publish.
+ * The Topic Durable Object, the routes, the cron jobs, the browser client and the tests all
+ * import this one module, so a frame has exactly one definition.
+ */
+
+/** A topic name: lowercase letters, digits, `.`, `_`, `-`; 1–64 characters, starting alphanumeric. */
+export const TOPIC_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function isTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name);
+}
+
+/** Any JSON value: what a metric may carry. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Health of the job that feeds a topic. */
+export type TopicState = "ok" | "failing" | "stale";
+
+export interface HelloFrame {
+  type: "hello";
+  topic: string;
+  /** The latest seq at the moment of joining (0 before the first publish). */
+  seq: number;
+  /** Opaque id of this topic's storage; a different epoch means seqs restarted. */
+  epoch: string;
+  /** Present only on a resume (`?since=`): true when every missed metric follows. */
+  recovered?: boolean;
+  serverTime: number;
+}
+
+export interface MetricFrame {
+  type: "metric";
+  topic: string;
+  seq: number;
+  /** Any JSON value; what it holds depends on the topic (see the job values below). */
+  value: unknown;
+  /** When the topic object published it (epoch ms). */
+  ts: number;
+  runId: string;
+  job?: string;
+  scheduledTime?: number;
+  nextExpectedAt?: number;
+}
+
+export interface StatusFrame {
+  type: "status";
+  topic: string;
+  state: TopicState;
+  detail: string;
+}
+
+export interface ResetFrame {
+  type: "reset";
+  topic: string;
+  seq: number;
+}
+
+export interface ErrorFrame {
+  type: "error";
+  code: string;
+  message: string;
+}
+
+export type ServerFrame = HelloFrame | MetricFrame | StatusFrame | ResetFrame | ErrorFrame;
+
+/** The one way a frame becomes wire text: serialize once, send the same string to every socket. */
+export function encodeFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+const FRAME_TYPES = new Set<string>(["hello", "metric", "status", "reset", "error"]);
+
+/** Parses wire text from the server; throws on anything that is not a known frame. */
+export function parseFrame(text: string): ServerFrame {
+  const frame: unknown = JSON.parse(text);
+  if (
+    typeof frame !== "object" ||
+    frame === null ||
+    !("type" in frame) ||
+    typeof frame.type !== "string" ||
+    !FRAME_TYPES.has(frame.type)
+  ) {
+    throw new Error(`not an edgebeat frame: ${text.slice(0, 80)}`);
+  }
+  return frame as ServerFrame;
+}
+
+/** The text a client sends to keep a connection alive, and the auto-response it gets. */
+export const PING = "ping";
+export const PONG = "pong";
+
+/** Close codes the server uses. */
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_POLICY = 1008;
+export const CLOSE_INTERNAL = 1011;
+
+/** A snapshot: `GET /topics/:topic` without an upgrade. */
+export interface TopicSnapshot {
+  topic: string;
+  seq: number;
+  latest: MetricFrame | null;
+  subscribers: number;
+  updatedAt: number | null;
+  status: TopicState;
+}
+
+/** The `system` job's value: live counts of every declared topic. */
+export type SystemValue = {
+  topics: { topic: string; subscribers: number; published: number }[];
+};
+
+/** One probe of the `uptime` job; `status` and `error` are null when they do not apply. */
+export type ProbeResult = {
+  url: string;
+  ok: boolean;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+};
+
+/** The `uptime` job's value. (Values are `type`s, not `interface`s, so they are assignable to `Json`.) */
+export type UptimeValue = {
+  probes: ProbeResult[];
+};

@@ -1,0 +1,60 @@
+import { isTopicName } from "./client/protocol";
+
+/**
+ * Reads the Worker's configuration vars (wrangler.toml `[vars]`). Pure functions of `Env`, shared
+ * by the routes, the cron jobs and the Topic object; a bad value throws an Error naming the fix.
+ */
+
+/** Splits a comma-separated var into trimmed, non-empty items. */
+export function listVar(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** Reads a var that must be a positive integer, or `fallback` when it is unset or empty. */
+export function positiveIntVar(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new Error(`${name} must be a positive integer, got "${value}": fix it in wrangler.toml [vars]`);
+  }
+  return parsed;
+}
+
+/** How many metric frames each topic keeps for replay. */
+export function historyLimit(env: Pick<Env, "HISTORY_LIMIT">): number {
+  return positiveIntVar("HISTORY_LIMIT", env.HISTORY_LIMIT, 500);
+}
+
+/** A declared topic: fed by a job, or listed in `TOPICS` for HTTP publishes only. */
+export interface TopicInfo {
+  topic: string;
+  job: string | null;
+  schedule: string | null;
+  private: boolean;
+}
+
+/** What the routes and the `system` job need to know about a job, without running it. */
+export interface JobInfo {
+  name: string;
+  topic: string;
+  schedule: string;
+}
+
+/** Every declared topic, in job order then `TOPICS` order; nothing else exists. */
+export function declaredTopics(jobs: readonly JobInfo[], env: Pick<Env, "TOPICS" | "PRIVATE_TOPICS">): TopicInfo[] {
+  const privateTopics = new Set(listVar(env.PRIVATE_TOPICS));
+  const topics = new Map<string, TopicInfo>();
+  for (const job of jobs) {
+    topics.set(job.topic, { topic: job.topic, job: job.name, schedule: job.schedule, private: privateTopics.has(job.topic) });
+  }
+  for (const topic of listVar(env.TOPICS)) {
+    if (!isTopicName(topic)) {
+      throw new Error(`TOPICS lists "${topic}", which is not a topic name (^[a-z0-9][a-z0-9._-]{0,63}$): fix wrangler.toml [vars]`);
+    }
+    if (!topics.has(topic)) topics.set(topic, { topic, job: null, schedule: null, private: privateTopics.has(topic) });
+  }
+  return [...topics.values()];
+}

@@ -1,0 +1,6 @@
+/** The job registry: every job edgebeat runs. `wrangler.toml [triggers] crons` lists exactly their schedules. */
+import type { Job } from "../job";
+import { system } from "./system";
+import { uptime } from "./uptime";
+
+export const JOBS: readonly Job[] = [system, uptime];

@@ -1,0 +1,19 @@
+/** The Hono app: one sub-app per resource, one error envelope. */
+import { Hono } from "hono";
+import type { JobInfo } from "../config";
+import type { AppEnv } from "./env";
+import { notFound, onError } from "./errors";
+import { topics } from "./topics";
+
+export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set("jobs", jobs);
+    await next();
+  });
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.route("/topics", topics);
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

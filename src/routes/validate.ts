@@ -1,0 +1,55 @@
+/** One validator per input: topic names and the query strings of the topic routes. */
+import { z } from "zod";
+import { isTopicName } from "../client/protocol";
+import { declaredTopics, type TopicInfo } from "../config";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import type { Context } from "hono";
+
+/** The largest page `GET /topics/:topic/history` returns. */
+export const MAX_HISTORY_LIMIT = 1000;
+const DEFAULT_HISTORY_LIMIT = 100;
+
+const seq = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be a whole number from 0")
+  .transform(Number);
+
+const subscribeQuery = z.object({
+  since: seq.optional(),
+  epoch: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters").optional(),
+});
+
+const historyQuery = z.object({
+  since: seq.default(0),
+  limit: seq
+    .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `must be from 1 to ${MAX_HISTORY_LIMIT}`)
+    .default(DEFAULT_HISTORY_LIMIT),
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = String(issue?.path[0] ?? "query");
+  throw new ApiError(400, `bad_${field}`, `Query parameter "${field}" ${issue?.message ?? "is invalid"}.`);
+}
+
+export function parseSubscribeQuery(query: Record<string, string>): z.output<typeof subscribeQuery> {
+  return parseQuery(subscribeQuery, query);
+}
+
+export function parseHistoryQuery(query: Record<string, string>): z.output<typeof historyQuery> {
+  return parseQuery(historyQuery, query);
+}
+
+/** The declared topic named by `:topic`: a bad name is 400, an undeclared one 404. */
+export function declaredTopic(c: Context<AppEnv>): TopicInfo {
+  const name = c.req.param("topic") ?? "";
+  if (!isTopicName(name)) {
+    throw new ApiError(400, "bad_topic", `"${name.slice(0, 80)}" is not a topic name: use 1-64 of a-z 0-9 . _ - starting with a letter or digit.`);
+  }
+  const topic = declaredTopics(c.get("jobs"), c.env).find((info) => info.topic === name);
+  if (!topic) throw new ApiError(404, "unknown_topic", `No topic "${name}" is declared.`);
+  return topic;
+}

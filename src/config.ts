@@ -52,7 +52,9 @@ export function declaredTopics(jobs: readonly JobInfo[], env: Pick<Env, "TOPICS"
   }
   for (const topic of listVar(env.TOPICS)) {
     if (!isTopicName(topic)) {
-      throw new Error(`TOPICS lists "${topic}", which is not a topic name (^[a-z0-9][a-z0-9._-]{0,63}$): fix wrangler.toml [vars]`);
+      throw new Error(
+        `TOPICS lists "${topic}", which is not a topic name (^[a-z0-9][a-z0-9._-]{0,63}$): fix wrangler.toml [vars]`,
+      );
     }
     if (!topics.has(topic)) topics.set(topic, { topic, job: null, schedule: null, private: privateTopics.has(topic) });
   }

@@ -11,8 +11,12 @@ export function isTopicName(name: string): boolean {
   return TOPIC_NAME.test(name);
 }
 
-/** Any JSON value: what a metric may carry. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** Any JSON value: what a metric may carry. (Interfaces keep the recursion lazy for RPC types.) */
+export type Json = null | boolean | number | string | JsonArray | JsonObject;
+export interface JsonObject {
+  [key: string]: Json;
+}
+export interface JsonArray extends Array<Json> {}
 
 /** Health of the job that feeds a topic. */
 export type TopicState = "ok" | "failing" | "stale";
@@ -34,7 +38,7 @@ export interface MetricFrame {
   topic: string;
   seq: number;
   /** Any JSON value; what it holds depends on the topic (see the job values below). */
-  value: unknown;
+  value: Json;
   /** When the topic object published it (epoch ms). */
   ts: number;
   runId: string;

@@ -57,7 +57,13 @@ async function runJob(job: Job, scheduledTime: number, env: Env, topics: ReturnT
   try {
     const value = await withTimeout(job.timeoutMs, (signal) => job.compute({ env, scheduledTime, signal, attempt: 1, topics }));
     const nextExpectedAt = nextRunAfter(job.schedule, scheduledTime);
-    const published = await env.TOPIC.getByName(job.topic).publish({ value, runId, job: job.name, scheduledTime, nextExpectedAt });
+    const published = await env.TOPIC.getByName(job.topic).publish({
+      value,
+      runId,
+      job: job.name,
+      scheduledTime,
+      nextExpectedAt,
+    });
     const report = { ...base, status: published.duplicate ? "duplicate" : "ok", seq: published.seq } as const;
     console.log(JSON.stringify({ event: "job_run", ...report }));
     return report;

@@ -8,6 +8,8 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
   if (failed.length > 0) {
     // Failing the invocation marks it in the Cron Events log and lets the platform retry it;
     // a retry is harmless because each topic object dedupes by runId, so finished jobs publish once.
-    throw new Error(`${failed.length} of ${reports.length} jobs failed for cron "${controller.cron}": ${failed.map((r) => r.job).join(", ")}`);
+    throw new Error(
+      `${failed.length} of ${reports.length} jobs failed for cron "${controller.cron}": ${failed.map((r) => r.job).join(", ")}`,
+    );
   }
 }

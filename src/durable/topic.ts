@@ -196,7 +196,9 @@ export class Topic extends DurableObject<Env> {
 
   /** The one state row, created with a fresh epoch the first time this topic's storage is used. */
   #state(): StateRow {
-    const row = this.#sql.exec<StateRow>("SELECT epoch, seq, updated_at, status, detail FROM topic_state WHERE id = 1").toArray()[0];
+    const row = this.#sql
+      .exec<StateRow>("SELECT epoch, seq, updated_at, status, detail FROM topic_state WHERE id = 1")
+      .toArray()[0];
     if (row) return row;
     const fresh: StateRow = { epoch: crypto.randomUUID(), seq: 0, updated_at: null, status: "ok", detail: "" };
     this.#sql.exec("INSERT INTO topic_state (id, epoch, seq) VALUES (1, ?, 0)", fresh.epoch);
@@ -209,10 +211,14 @@ export class Topic extends DurableObject<Env> {
     const state = this.#state();
     const hello = { type: "hello", topic, seq: state.seq, epoch: state.epoch, serverTime: Date.now() } satisfies ServerFrame;
     const latest = () =>
-      this.#sql.exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1").toArray().map((row) => row.frame);
+      this.#sql
+        .exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1")
+        .toArray()
+        .map((row) => row.frame);
     if (since === null) return [encodeFrame(hello), ...latest()];
     const oldest = this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM messages").one().seq;
-    const recovered = epoch === state.epoch && since <= state.seq && (since === state.seq || (oldest !== null && since >= oldest - 1));
+    const recovered =
+      epoch === state.epoch && since <= state.seq && (since === state.seq || (oldest !== null && since >= oldest - 1));
     if (!recovered) {
       const reset = { type: "reset", topic, seq: state.seq } satisfies ServerFrame;
       return [encodeFrame({ ...hello, recovered: false }), encodeFrame(reset), ...latest()];

@@ -1,10 +1,9 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
 import { Hono } from "hono";
-import { listVar } from "../config";
+import { declaredTopics, listVar } from "../config";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { declaredTopic, parseHistoryQuery, parseSubscribeQuery } from "./validate";
-import { declaredTopics } from "../config";
 
 export const topics = new Hono<AppEnv>();
 
@@ -14,7 +13,7 @@ topics.get("/:topic", async (c) => {
   const info = declaredTopic(c);
   refuseUntilTokensExist(info.private, info.topic);
   const stub = c.env.TOPIC.getByName(info.topic);
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return Response.json(await stub.snapshot());
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.json(await stub.snapshot());
   parseSubscribeQuery(c.req.query());
   const origin = c.req.header("Origin");
   const allowed = listVar(c.env.ALLOWED_ORIGINS);

@@ -1,10 +1,11 @@
 /** One validator per input: topic names and the query strings of the topic routes. */
+
+import type { Context } from "hono";
 import { z } from "zod";
 import { isTopicName } from "../client/protocol";
 import { declaredTopics, type TopicInfo } from "../config";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
-import type { Context } from "hono";
 
 /** The largest page `GET /topics/:topic/history` returns. */
 export const MAX_HISTORY_LIMIT = 1000;
@@ -47,7 +48,11 @@ export function parseHistoryQuery(query: Record<string, string>): z.output<typeo
 export function declaredTopic(c: Context<AppEnv>): TopicInfo {
   const name = c.req.param("topic") ?? "";
   if (!isTopicName(name)) {
-    throw new ApiError(400, "bad_topic", `"${name.slice(0, 80)}" is not a topic name: use 1-64 of a-z 0-9 . _ - starting with a letter or digit.`);
+    throw new ApiError(
+      400,
+      "bad_topic",
+      `"${name.slice(0, 80)}" is not a topic name: use 1-64 of a-z 0-9 . _ - starting with a letter or digit.`,
+    );
   }
   const topic = declaredTopics(c.get("jobs"), c.env).find((info) => info.topic === name);
   if (!topic) throw new ApiError(404, "unknown_topic", `No topic "${name}" is declared.`);

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MetricFrame } from "../../src/client/protocol";
 import { openTopicSocket } from "../helpers/socket";
@@ -76,7 +76,13 @@ describe("joining", () => {
     await publishMany("join-latest", 3);
     const socket = await openTopicSocket("join-latest");
     const hello = await socket.nextFrame();
-    expect(hello).toEqual({ type: "hello", topic: "join-latest", seq: 3, epoch: expect.any(String), serverTime: expect.any(Number) });
+    expect(hello).toEqual({
+      type: "hello",
+      topic: "join-latest",
+      seq: 3,
+      epoch: expect.any(String),
+      serverTime: expect.any(Number),
+    });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 3, value: 3 });
     await socket.expectSilence();
   });

@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** Secrets for the workerd tests only (the tests read them back from `env`). */
+const TEST_SECRETS = { PUBLISH_TOKEN: "test-publish-token", SUBSCRIBE_SECRET: "test-subscribe-secret-of-32-bytes!" };
+
 export default defineConfig({
   test: {
     // .ci/run reads the counts from this file to print its closing "N passed, N failed" line.
@@ -8,7 +11,14 @@ export default defineConfig({
     projects: [
       {
         // Inside workerd, against the real wrangler.toml: the Worker, the Topic object, SQLite storage.
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Test-only secrets, an origin allow-list so that the Origin checks run, and a
+            // subscriber cap small enough to reach.
+            miniflare: { bindings: { ...TEST_SECRETS, ALLOWED_ORIGINS: "https://dash.example", MAX_SUBSCRIBERS: "40" } },
+          }),
+        ],
         test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },
       },
       {

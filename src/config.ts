@@ -23,6 +23,32 @@ export function positiveIntVar(name: string, value: string | undefined, fallback
   return parsed;
 }
 
+/** Reads a var that must be a number above zero, or `fallback` when it is unset or empty. */
+export function positiveNumberVar(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    throw new Error(`${name} must be a number above zero, got "${value}": fix it in wrangler.toml [vars]`);
+  }
+  return parsed;
+}
+
+/** The token bucket every subscriber socket gets for its own frames. */
+export function clientRatePolicy(env: Pick<Env, "CLIENT_RATE_BURST" | "CLIENT_RATE_PER_SECOND">): {
+  burst: number;
+  perSecond: number;
+} {
+  return {
+    burst: positiveIntVar("CLIENT_RATE_BURST", env.CLIENT_RATE_BURST, 20),
+    perSecond: positiveNumberVar("CLIENT_RATE_PER_SECOND", env.CLIENT_RATE_PER_SECOND, 2),
+  };
+}
+
+/** The most subscribers one topic admits. */
+export function maxSubscribers(env: Pick<Env, "MAX_SUBSCRIBERS">): number {
+  return positiveIntVar("MAX_SUBSCRIBERS", env.MAX_SUBSCRIBERS, 10_000);
+}
+
 /** How many metric frames each topic keeps for replay. */
 export function historyLimit(env: Pick<Env, "HISTORY_LIMIT">): number {
   return positiveIntVar("HISTORY_LIMIT", env.HISTORY_LIMIT, 500);

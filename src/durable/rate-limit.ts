@@ -11,8 +11,6 @@ export interface RatePolicy {
   perSecond: number;
 }
 
-export const CLIENT_FRAME_POLICY: RatePolicy = { burst: 20, perSecond: 2 };
-
 export function fullBucket(policy: RatePolicy, now: number): Bucket {
   return { tokens: policy.burst, at: now };
 }

@@ -16,8 +16,8 @@ import {
   type TopicSnapshot,
   type TopicState,
 } from "../client/protocol";
-import { historyLimit } from "../config";
-import { type Bucket, CLIENT_FRAME_POLICY, fullBucket, takeToken } from "./rate-limit";
+import { clientRatePolicy, historyLimit, maxSubscribers } from "../config";
+import { type Bucket, fullBucket, type RatePolicy, takeToken } from "./rate-limit";
 import { migrate } from "./schema";
 
 /** What each socket carries through hibernation (kept far below the 2 KiB of older runtimes). */
@@ -58,11 +58,15 @@ export const MAX_CLIENT_FRAME_BYTES = 1024;
 export class Topic extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
+  readonly #ratePolicy: RatePolicy;
+  readonly #maxSubscribers: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#historyLimit = historyLimit(env);
+    this.#ratePolicy = clientRatePolicy(env);
+    this.#maxSubscribers = maxSubscribers(env);
     // Auto-response answers "ping" without waking the object, so idle sockets cost nothing.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     migrate(this.#sql);
@@ -143,13 +147,20 @@ export class Topic extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade." } }, { status: 426 });
     }
+    if (this.ctx.getWebSockets().length >= this.#maxSubscribers) {
+      const error = {
+        code: "topic_full",
+        message: `Topic "${this.#topic()}" has ${this.#maxSubscribers} subscribers, its maximum.`,
+      };
+      return Response.json({ error }, { status: 503, headers: { "Retry-After": "30" } });
+    }
     const params = new URL(request.url).searchParams;
     const since = params.has("since") ? Number(params.get("since")) : null;
     const { 0: client, 1: server } = new WebSocketPair();
     // Hibernation API: the runtime owns the socket, so the object may sleep while it stays open.
     this.ctx.acceptWebSocket(server);
     const now = Date.now();
-    server.serializeAttachment({ joinedAt: now, bucket: fullBucket(CLIENT_FRAME_POLICY, now) } satisfies Attachment);
+    server.serializeAttachment({ joinedAt: now, bucket: fullBucket(this.#ratePolicy, now) } satisfies Attachment);
     for (const text of this.#joinFrames(since, params.get("epoch"))) server.send(text);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -161,9 +172,9 @@ export class Topic extends DurableObject<Env> {
       return;
     }
     const attachment = this.#attachment(ws);
-    const { allowed, bucket } = takeToken(attachment.bucket, CLIENT_FRAME_POLICY, Date.now());
+    const { allowed, bucket } = takeToken(attachment.bucket, this.#ratePolicy, Date.now());
     if (!allowed) {
-      ws.close(CLOSE_POLICY, `more than ${CLIENT_FRAME_POLICY.perSecond} frames per second`);
+      ws.close(CLOSE_POLICY, `more than ${this.#ratePolicy.perSecond} frames per second`);
       return;
     }
     // The bucket lives in the attachment, so the limit holds across hibernation.

@@ -1,9 +1,11 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { declaredTopics, listVar } from "../config";
+import { requirePublishToken, requireSubscribeToken } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
-import { declaredTopic, parseHistoryQuery, parseSubscribeQuery } from "./validate";
+import { declaredTopic, MAX_PUBLISH_BYTES, parseHistoryQuery, parsePublishBody, parseSubscribeQuery } from "./validate";
 
 export const topics = new Hono<AppEnv>();
 
@@ -11,7 +13,7 @@ topics.get("/", (c) => c.json({ topics: declaredTopics(c.get("jobs"), c.env) }))
 
 topics.get("/:topic", async (c) => {
   const info = declaredTopic(c);
-  refuseUntilTokensExist(info.private, info.topic);
+  if (info.private) await requireSubscribeToken(c, info.topic);
   const stub = c.env.TOPIC.getByName(info.topic);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.json(await stub.snapshot());
   parseSubscribeQuery(c.req.query());
@@ -26,12 +28,31 @@ topics.get("/:topic", async (c) => {
 
 topics.get("/:topic/history", async (c) => {
   const info = declaredTopic(c);
-  refuseUntilTokensExist(info.private, info.topic);
+  if (info.private) await requireSubscribeToken(c, info.topic);
   const { since, limit } = parseHistoryQuery(c.req.query());
   return c.json({ topic: info.topic, messages: await c.env.TOPIC.getByName(info.topic).history(since, limit) });
 });
 
-/** Private topics admit only signed-token holders; until token checks exist, they admit nobody. */
-function refuseUntilTokensExist(isPrivate: boolean, topic: string): void {
-  if (isPrivate) throw new ApiError(401, "token_required", `Topic "${topic}" is private and needs a subscribe token.`);
-}
+topics.post(
+  "/:topic",
+  bodyLimit({
+    maxSize: MAX_PUBLISH_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `A publish body may be at most ${MAX_PUBLISH_BYTES} bytes.`);
+    },
+  }),
+  async (c) => {
+    const info = declaredTopic(c);
+    await requirePublishToken(c);
+    if (info.job !== null) {
+      throw new ApiError(
+        409,
+        "job_topic",
+        `Topic "${info.topic}" is fed by job "${info.job}"; publish to a topic listed in TOPICS.`,
+      );
+    }
+    const { value, id } = parsePublishBody(await c.req.text());
+    const result = await c.env.TOPIC.getByName(info.topic).publish(id === undefined ? { value } : { value, id });
+    return c.json(result, 202);
+  },
+);

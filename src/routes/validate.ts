@@ -2,7 +2,7 @@
 
 import type { Context } from "hono";
 import { z } from "zod";
-import { isTopicName } from "../client/protocol";
+import { isTopicName, type Json } from "../client/protocol";
 import { declaredTopics, type TopicInfo } from "../config";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -28,12 +28,47 @@ const historyQuery = z.object({
     .default(DEFAULT_HISTORY_LIMIT),
 });
 
+/** The largest publish body, in bytes. */
+export const MAX_PUBLISH_BYTES = 64 * 1024;
+
+const publishBody = z.strictObject(
+  {
+    // The body came from JSON.parse, so any value present is JSON already.
+    value: z.custom<Json>((value) => value !== undefined, { error: "is required" }),
+    id: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters").optional(),
+  },
+  { error: "must be a JSON object with `value` and an optional `id`, and nothing else" },
+);
+
 function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
   const result = schema.safeParse(query);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = String(issue?.path[0] ?? "query");
   throw new ApiError(400, `bad_${field}`, `Query parameter "${field}" ${issue?.message ?? "is invalid"}.`);
+}
+
+/** A publish body: JSON `{value, id?}`; malformed JSON is `bad_json`, a bad shape `bad_value`, `bad_id` or `bad_body`. */
+export function parsePublishBody(text: string): z.output<typeof publishBody> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "bad_json", "The body is not valid JSON.");
+  }
+  const result = publishBody.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path[0];
+  if (issue?.code === "unrecognized_keys") {
+    throw new ApiError(
+      400,
+      "bad_body",
+      `Unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}: send only "value" and "id".`,
+    );
+  }
+  if (typeof field === "string") throw new ApiError(400, `bad_${field}`, `Field "${field}" ${issue?.message}.`);
+  throw new ApiError(400, "bad_body", `The body ${issue?.message ?? "is invalid"}.`);
 }
 
 export function parseSubscribeQuery(query: Record<string, string>): z.output<typeof subscribeQuery> {

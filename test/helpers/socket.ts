@@ -14,6 +14,9 @@ export interface TestSocket {
   closed(options?: { timeoutMs?: number }): Promise<CloseEvent>;
 }
 
+/** A JSON answer as the tests read it: an error envelope, or any fields of a success body. */
+export type ApiBody = { error: { code: string; message: string }; seq: number; messages: unknown[] } & Record<string, unknown>;
+
 export async function fetchWorker(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://edgebeat.test${path}`, init));
 }

@@ -1,0 +1,57 @@
+/** Who may publish (a bearer token) and who may read a private topic (a signed HS256 JWT). */
+
+import type { Context } from "hono";
+import { errors as joseErrors, jwtVerify } from "jose";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+
+const encoder = new TextEncoder();
+
+/** Compares secrets in constant time: both sides are hashed first, so lengths leak nothing either. */
+async function secretsEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([given, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))));
+  return crypto.subtle.timingSafeEqual(a as ArrayBuffer, b as ArrayBuffer);
+}
+
+/** Requires `Authorization: Bearer $PUBLISH_TOKEN`; anything else is 401. */
+export async function requirePublishToken(c: Context<AppEnv>): Promise<void> {
+  const expected = c.env.PUBLISH_TOKEN;
+  if (!expected) {
+    throw new ApiError(503, "not_configured", "Publishing is disabled: the PUBLISH_TOKEN secret is not set.");
+  }
+  const header = c.req.header("Authorization") ?? "";
+  const match = /^Bearer (\S+)$/.exec(header);
+  if (!match) {
+    throw new ApiError(401, "token_required", "Send the publish token as `Authorization: Bearer <token>`.", {
+      "WWW-Authenticate": 'Bearer realm="edgebeat"',
+    });
+  }
+  if (!(await secretsEqual(match[1] as string, expected))) {
+    throw new ApiError(401, "token_invalid", "The publish token is not valid.", {
+      "WWW-Authenticate": 'Bearer error="invalid_token"',
+    });
+  }
+}
+
+/**
+ * Requires a subscribe token (`?token=`) for a private topic: an HS256 JWT signed with
+ * SUBSCRIBE_SECRET, with `exp` and a `topic` (or `topics`) claim naming this topic.
+ */
+export async function requireSubscribeToken(c: Context<AppEnv>, topic: string): Promise<void> {
+  const secret = c.env.SUBSCRIBE_SECRET;
+  if (!secret) {
+    throw new ApiError(503, "not_configured", "Private topics are closed: the SUBSCRIBE_SECRET secret is not set.");
+  }
+  const token = c.req.query("token");
+  if (!token) throw new ApiError(401, "token_required", `Topic "${topic}" is private: pass a subscribe token as ?token=.`);
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, encoder.encode(secret), { algorithms: ["HS256"], requiredClaims: ["exp"] }));
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw new ApiError(401, "token_expired", "The subscribe token has expired.");
+    throw new ApiError(401, "token_invalid", "The subscribe token is not valid: it must be an HS256 JWT with exp.");
+  }
+  const topics = [payload.topic, ...(Array.isArray(payload.topics) ? payload.topics : [])];
+  if (!topics.includes(topic))
+    throw new ApiError(403, "token_wrong_topic", `The subscribe token does not grant topic "${topic}".`);
+}

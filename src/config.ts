@@ -66,7 +66,10 @@ export interface TopicInfo {
 export interface JobInfo {
   name: string;
   topic: string;
+  /** The Cron Trigger that runs the job, or, for a sub-minute job, that re-arms its cadence. */
   schedule: string;
+  /** For a sub-minute job, its interval in ms (its topic's alarm runs it); otherwise null. */
+  every: number | null;
 }
 
 /** Every declared topic, in job order then `TOPICS` order; nothing else exists. */

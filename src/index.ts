@@ -3,6 +3,7 @@ import { JOBS } from "./cron/jobs";
 import { scheduled } from "./cron/scheduled";
 import { createApp } from "./routes/app";
 
+export { JobRunner } from "./cron/entrypoint";
 export { Topic } from "./durable/topic";
 
 const app = createApp(JOBS);

@@ -109,6 +109,25 @@ export interface TopicSnapshot {
   status: TopicState;
 }
 
+/** How one run of a job ended. `skipped`: slots a late sub-minute alarm did not run. */
+export type RunStatus = "ok" | "failed" | "duplicate" | "skipped";
+
+/** One row of a job's run ledger (`GET /jobs/:name/runs`). */
+export interface RunRecord {
+  runId: string;
+  job: string;
+  status: RunStatus;
+  scheduledTime: number;
+  startedAt: number;
+  /** Cron lag: startedAt − scheduledTime. */
+  lagMs: number;
+  durationMs: number;
+  attempts: number;
+  /** The seq the run published (or, for a duplicate, the seq its slot got first). */
+  seq: number | null;
+  error: string | null;
+}
+
 /** The `system` job's value: live counts of every declared topic. */
 export type SystemValue = {
   topics: { topic: string; subscribers: number; published: number }[];
@@ -126,4 +145,9 @@ export type ProbeResult = {
 /** The `uptime` job's value. (Values are `type`s, not `interface`s, so they are assignable to `Json`.) */
 export type UptimeValue = {
   probes: ProbeResult[];
+};
+
+/** The `pulse` job's value: how late its topic's alarm ran the slot. */
+export type PulseValue = {
+  lagMs: number;
 };

@@ -1,20 +1,43 @@
-/** Runs one job for one cron firing: compute with a timeout, then publish to the topic's object. */
-import { declaredTopics } from "../config";
-import type { Job } from "./job";
+/**
+ * Runs one job for one slot (a cron firing, or a sub-minute tick of its topic's alarm): compute
+ * with a per-attempt timeout and retries, then publish to the topic's object, which records the run.
+ */
+import { declaredTopics, type TopicInfo } from "../config";
+import type { Topic } from "../durable/topic";
+import { backoffDelay } from "./backoff";
+import { type Job, PermanentError } from "./job";
 import { nextRunAfter } from "./schedule";
 
 export class JobTimeoutError extends Error {
   override name = "JobTimeoutError";
 }
 
-/** What happened to one job in one firing; logged once, returned for tests and callers. */
-export type RunReport =
-  | { job: string; topic: string; runId: string; status: "ok" | "duplicate"; seq: number }
-  | { job: string; topic: string; runId: string; status: "failed"; error: string };
+/** The clock, sleep and random source of a run; tests inject their own. */
+export interface RunnerDeps {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
 
-/** A cron run's name: the same cron firing always gets the same runId, so retries publish once. */
+export const realDeps: RunnerDeps = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random(),
+};
+
+/** What happened to one job in one slot; logged once, returned for tests and callers. */
+export type RunReport =
+  | { job: string; topic: string; runId: string; status: "ok" | "duplicate"; seq: number; attempts: number }
+  | { job: string; topic: string; runId: string; status: "failed"; error: string; attempts: number };
+
+/** A run's name: the same slot always gets the same runId, so a repeated firing publishes once. */
 export function runIdFor(job: Pick<Job, "name">, scheduledTime: number): string {
   return `${job.name}@${scheduledTime}`;
+}
+
+/** When the run after this slot is due: the next cron firing, or the next tick. */
+export function nextExpectedAt(job: Pick<Job, "schedule" | "every">, scheduledTime: number): number {
+  return job.every === null ? nextRunAfter(job.schedule, scheduledTime) : scheduledTime + job.every;
 }
 
 /** Resolves with `work`'s value, or rejects with a JobTimeoutError (and aborts `signal`) after `timeoutMs`. */
@@ -35,41 +58,123 @@ export async function withTimeout<T>(timeoutMs: number, work: (signal: AbortSign
   }
 }
 
+class RunFailed extends Error {
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** Computes the job's value: each attempt has its own timeout; failures retry with jittered backoff. */
+export async function computeWithRetries(
+  job: Job,
+  base: { env: Env; scheduledTime: number; topics: readonly TopicInfo[] },
+  deps: RunnerDeps,
+): Promise<{ value: Awaited<ReturnType<Job["compute"]>>; attempts: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return {
+        value: await withTimeout(job.timeoutMs, (signal) => job.compute({ ...base, signal, attempt })),
+        attempts: attempt,
+      };
+    } catch (error) {
+      if (error instanceof PermanentError || attempt >= job.retry.attempts) throw new RunFailed(attempt, error);
+      await deps.sleep(backoffDelay(attempt, job.retry, deps.random));
+    }
+  }
+}
+
 /**
- * Runs every job in `jobs` whose schedule is exactly `cron`, each isolated: one failing job never
- * stops the others. `registry` is every job (the declared topics come from it).
+ * Calls the topic's object, retrying only errors the platform marks retryable and not overloaded,
+ * with a fresh stub each time. Only for idempotent calls: publish and recordFailure dedupe by runId.
+ */
+async function callTopic<T>(env: Env, topic: string, call: (stub: DurableObjectStub<Topic>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(env.TOPIC.getByName(topic));
+    } catch (error) {
+      const flags = error as { retryable?: boolean; overloaded?: boolean };
+      if (attempt >= 3 || !flags.retryable || flags.overloaded) throw error;
+    }
+  }
+}
+
+/** Runs one job for one slot and hands the outcome to its topic's object (which keeps the ledger). */
+export async function runJob(
+  job: Job,
+  scheduledTime: number,
+  env: Env,
+  topics: readonly TopicInfo[],
+  deps: RunnerDeps = realDeps,
+): Promise<RunReport> {
+  const runId = runIdFor(job, scheduledTime);
+  const startedAt = deps.now();
+  const facts = { runId, job: job.name, scheduledTime, nextExpectedAt: nextExpectedAt(job, scheduledTime), graceMs: job.graceMs };
+  let report: RunReport;
+  try {
+    const { value, attempts } = await computeWithRetries(job, { env, scheduledTime, topics }, deps);
+    const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
+    const published = await callTopic(env, job.topic, (stub) => stub.publish({ ...facts, value, run }));
+    report = {
+      job: job.name,
+      topic: job.topic,
+      runId,
+      status: published.duplicate ? "duplicate" : "ok",
+      seq: published.seq,
+      attempts,
+    };
+  } catch (error) {
+    const attempts = error instanceof RunFailed ? error.attempts : 0;
+    const message = error instanceof Error ? error.message : String(error);
+    report = { job: job.name, topic: job.topic, runId, status: "failed", error: message, attempts };
+    const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
+    await callTopic(env, job.topic, (stub) => stub.recordFailure({ ...facts, run, error: message })).catch(
+      (recordError: unknown) =>
+        console.error(
+          JSON.stringify({ event: "ledger_unreachable", job: job.name, topic: job.topic, runId, error: String(recordError) }),
+        ),
+    );
+  }
+  (report.status === "failed" ? console.error : console.log)(JSON.stringify({ event: "job_run", ...report }));
+  return report;
+}
+
+/** What the cron did for a sub-minute job: its topic's alarm runs it; the cron only re-arms a broken chain. */
+export interface WatchdogReport {
+  job: string;
+  topic: string;
+  rearmed: boolean;
+  nextSlot: number;
+}
+
+/**
+ * Handles one cron firing: runs every job whose schedule is exactly `firing.cron`, each isolated
+ * (one failing job never stops the others), and re-arms the cadence of due sub-minute jobs.
+ * `registry` is every job (the declared topics come from it).
  */
 export async function runDue(
   registry: readonly Job[],
-  jobs: readonly Job[],
   firing: { cron: string; scheduledTime: number },
   env: Env,
-): Promise<RunReport[]> {
-  const due = jobs.filter((job) => job.schedule === firing.cron);
+  deps: RunnerDeps = realDeps,
+): Promise<{ runs: RunReport[]; watchdogs: WatchdogReport[] }> {
+  const due = registry.filter((job) => job.schedule === firing.cron);
   if (due.length === 0) console.warn(JSON.stringify({ event: "cron_without_jobs", cron: firing.cron }));
   const topics = declaredTopics(registry, env);
-  return Promise.all(due.map((job) => runJob(job, firing.scheduledTime, env, topics)));
+  const [runs, watchdogs] = await Promise.all([
+    Promise.all(due.filter((job) => job.every === null).map((job) => runJob(job, firing.scheduledTime, env, topics, deps))),
+    Promise.all(due.filter((job) => job.every !== null).map((job) => watchCadence(job, env))),
+  ]);
+  return { runs, watchdogs };
 }
 
-async function runJob(job: Job, scheduledTime: number, env: Env, topics: ReturnType<typeof declaredTopics>): Promise<RunReport> {
-  const runId = runIdFor(job, scheduledTime);
-  const base = { job: job.name, topic: job.topic, runId };
-  try {
-    const value = await withTimeout(job.timeoutMs, (signal) => job.compute({ env, scheduledTime, signal, attempt: 1, topics }));
-    const nextExpectedAt = nextRunAfter(job.schedule, scheduledTime);
-    const published = await env.TOPIC.getByName(job.topic).publish({
-      value,
-      runId,
-      job: job.name,
-      scheduledTime,
-      nextExpectedAt,
-    });
-    const report = { ...base, status: published.duplicate ? "duplicate" : "ok", seq: published.seq } as const;
-    console.log(JSON.stringify({ event: "job_run", ...report }));
-    return report;
-  } catch (error) {
-    const report = { ...base, status: "failed", error: error instanceof Error ? error.message : String(error) } as const;
-    console.error(JSON.stringify({ event: "job_run", ...report }));
-    return report;
-  }
+async function watchCadence(job: Job, env: Env): Promise<WatchdogReport> {
+  const { rearmed, nextSlot } = await callTopic(env, job.topic, (stub) =>
+    stub.ensureCadence({ job: job.name, everyMs: job.every as number, graceMs: job.graceMs }),
+  );
+  const report = { job: job.name, topic: job.topic, rearmed, nextSlot };
+  (rearmed ? console.warn : console.log)(JSON.stringify({ event: "cadence_watchdog", ...report }));
+  return report;
 }

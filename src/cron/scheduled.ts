@@ -3,13 +3,13 @@ import { JOBS } from "./jobs";
 import { runDue } from "./runner";
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const reports = await runDue(JOBS, JOBS, controller, env);
-  const failed = reports.filter((report) => report.status === "failed");
+  const { runs } = await runDue(JOBS, controller, env);
+  const failed = runs.filter((run) => run.status === "failed");
   if (failed.length > 0) {
     // Failing the invocation marks it in the Cron Events log and lets the platform retry it;
     // a retry is harmless because each topic object dedupes by runId, so finished jobs publish once.
     throw new Error(
-      `${failed.length} of ${reports.length} jobs failed for cron "${controller.cron}": ${failed.map((r) => r.job).join(", ")}`,
+      `${failed.length} of ${runs.length} jobs failed for cron "${controller.cron}": ${failed.map((r) => r.job).join(", ")}`,
     );
   }
 }

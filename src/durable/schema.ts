@@ -13,6 +13,22 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE TABLE messages (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL);
    CREATE TABLE dedupe (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+  `CREATE TABLE runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT NOT NULL,
+     job TEXT NOT NULL,
+     status TEXT NOT NULL,
+     scheduled_time INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     lag_ms INTEGER NOT NULL,
+     duration_ms INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     seq INTEGER,
+     error TEXT
+   );
+   CREATE INDEX runs_by_job ON runs (job, id);
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   CREATE TABLE schedules (kind TEXT PRIMARY KEY, at INTEGER NOT NULL, data TEXT NOT NULL);`,
 ];
 
 /** Brings the object's database up to the newest schema. Synchronous, so it runs in the constructor. */

@@ -1,6 +1,6 @@
 /**
- * One Topic object owns one topic: its seq, epoch, bounded history and dedupe keys (SQLite), and
- * every browser socket subscribed to it (hibernatable WebSockets). Nothing lives only in memory.
+ * One Topic object owns one topic: its seq, epoch, bounded history, dedupe keys, run ledger and
+ * freshness (SQLite), its one alarm, and every subscriber socket (hibernatable WebSockets).
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -8,16 +8,20 @@ import {
   CLOSE_POLICY,
   CLOSE_TOO_BIG,
   encodeFrame,
-  type Json,
   type MetricFrame,
   PING,
   PONG,
+  type RunRecord,
   type ServerFrame,
   type TopicSnapshot,
   type TopicState,
 } from "../client/protocol";
 import { clientRatePolicy, historyLimit, maxSubscribers } from "../config";
+import { joinFrames } from "./join";
+import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
 import { type Bucket, fullBucket, type RatePolicy, takeToken } from "./rate-limit";
+import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
+import { clearSchedule, dueSchedules, earliestSchedule, getSchedule, setSchedule, type TickData } from "./schedules";
 import { migrate } from "./schema";
 
 /** What each socket carries through hibernation (kept far below the 2 KiB of older runtimes). */
@@ -32,22 +36,6 @@ interface StateRow extends Record<string, SqlStorageValue> {
   updated_at: number | null;
   status: TopicState;
   detail: string;
-}
-
-/** A publish as the Worker hands it over. Exactly one of `runId` (a cron run) or `id` (HTTP) dedupes it. */
-export interface PublishInput {
-  value: Json;
-  runId?: string;
-  id?: string;
-  job?: string;
-  scheduledTime?: number;
-  nextExpectedAt?: number;
-}
-
-export interface PublishResult {
-  topic: string;
-  seq: number;
-  duplicate: boolean;
 }
 
 /** Dedupe keys of the last this-many publishes are kept; older runIds and ids may publish again. */
@@ -74,15 +62,23 @@ export class Topic extends DurableObject<Env> {
 
   /**
    * Stores a metric as seq + 1 and sends it to every subscriber; a `runId` or `id` seen before
-   * returns the seq it got then and sends nothing.
+   * returns the seq it got then and sends nothing. A job's publish also records its run and
+   * pushes the freshness deadline out to `nextExpectedAt + graceMs`.
    */
   async publish(input: PublishInput): Promise<PublishResult> {
     const topic = this.#topic();
     const key = input.runId !== undefined ? `run:${input.runId}` : input.id !== undefined ? `id:${input.id}` : null;
+    const record = (status: "ok" | "duplicate", seq: number) => {
+      if (input.run && input.runId !== undefined)
+        recordJobRun(this.#sql, { ...input, job: input.job ?? topic }, input.runId, status, seq, null);
+    };
     const outcome = this.ctx.storage.transactionSync(() => {
-      if (key !== null) {
-        const seen = this.#sql.exec<{ seq: number }>("SELECT seq FROM dedupe WHERE key = ?", key).toArray()[0];
-        if (seen) return { seq: seen.seq, text: null };
+      const seen =
+        key === null ? undefined : this.#sql.exec<{ seq: number }>("SELECT seq FROM dedupe WHERE key = ?", key).toArray()[0];
+      if (seen) {
+        addCounter(this.#sql, "duplicates");
+        record("duplicate", seen.seq);
+        return { seq: seen.seq, text: null };
       }
       const seq = this.#state().seq + 1;
       const ts = Date.now();
@@ -101,25 +97,63 @@ export class Topic extends DurableObject<Env> {
       this.#sql.exec("INSERT INTO messages (seq, frame) VALUES (?, ?)", seq, text);
       this.#sql.exec("DELETE FROM messages WHERE seq <= ?", seq - this.#historyLimit);
       this.#sql.exec("UPDATE topic_state SET seq = ?, updated_at = ? WHERE id = 1", seq, ts);
+      addCounter(this.#sql, "published");
       if (key !== null) {
         this.#sql.exec("INSERT INTO dedupe (key, seq) VALUES (?, ?)", key, seq);
         this.#sql.exec("DELETE FROM dedupe WHERE rowid <= (SELECT MAX(rowid) FROM dedupe) - ?", DEDUPE_LIMIT);
       }
+      record("ok", seq);
+      this.#expectNextRun(input);
       return { seq, text };
     });
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
     if (outcome.text !== null) this.#broadcast(outcome.text);
+    if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
+    await this.#armAlarm();
     return { topic, seq: outcome.seq, duplicate: outcome.text === null };
+  }
+
+  /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
+  async recordFailure(failure: FailedRun): Promise<void> {
+    const published = this.#sql
+      .exec<{ seq: number }>("SELECT seq FROM dedupe WHERE key = ?", `run:${failure.runId}`)
+      .toArray()[0];
+    this.ctx.storage.transactionSync(() => {
+      recordJobRun(this.#sql, failure, failure.runId, "failed", null, failure.error);
+      this.#expectNextRun(failure);
+    });
+    if (!published) {
+      const attempts = `${failure.run.attempts} attempt${failure.run.attempts === 1 ? "" : "s"}`;
+      this.#setStatus("failing", `Run ${failure.runId} failed after ${attempts}: ${failure.error}`);
+    }
+    await this.#armAlarm();
+  }
+
+  /**
+   * The sub-minute cadence's watchdog, called by the job's minute cron: arms the tick if it is
+   * missing, has another interval, or is overdue (the alarm chain broke); otherwise changes nothing.
+   */
+  async ensureCadence(tick: TickData): Promise<{ rearmed: boolean; nextSlot: number }> {
+    const now = Date.now();
+    const current = getSchedule(this.#sql, "tick");
+    const alarm = await this.ctx.storage.getAlarm();
+    const healthy =
+      current !== null && alarm !== null && current.data.everyMs === tick.everyMs && current.at > now - 2 * tick.everyMs;
+    if (healthy) return { rearmed: false, nextSlot: current.at };
+    const nextSlot = Math.ceil(now / tick.everyMs) * tick.everyMs;
+    setSchedule(this.#sql, { kind: "tick", at: nextSlot, data: tick });
+    await this.#armAlarm();
+    return { rearmed: true, nextSlot };
   }
 
   /** The topic as a client would see it now: latest seq and metric, subscribers, status. */
   async snapshot(): Promise<TopicSnapshot> {
     const state = this.#state();
-    const latest = this.#sql.exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0];
+    const latest = this.#latest();
     return {
       topic: this.#topic(),
       seq: state.seq,
-      latest: latest ? (JSON.parse(latest.frame) as MetricFrame) : null,
+      latest: latest === null ? null : (JSON.parse(latest) as MetricFrame),
       subscribers: this.#subscribers(),
       updatedAt: state.updated_at,
       status: state.status,
@@ -137,6 +171,36 @@ export class Topic extends DurableObject<Env> {
       .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
       .toArray()
       .map((row) => JSON.parse(row.frame) as MetricFrame);
+  }
+
+  /** The run ledger, newest first. */
+  async runs(limit: number): Promise<RunRecord[]> {
+    return listRuns(this.#sql, limit);
+  }
+
+  /** The feeding job's last run, last success, status and next tick. */
+  async jobHealth(): Promise<JobHealth> {
+    const state = this.#state();
+    return {
+      lastRun: listRuns(this.#sql, 1)[0] ?? null,
+      lastSuccessAt: lastSuccessAt(this.#sql),
+      status: state.status,
+      detail: state.detail,
+      nextTickAt: getSchedule(this.#sql, "tick")?.at ?? null,
+    };
+  }
+
+  /** Counters and gauges for /metrics. */
+  async metrics(): Promise<TopicMetrics> {
+    const state = this.#state();
+    return {
+      subscribers: this.#subscribers(),
+      seq: state.seq,
+      status: state.status,
+      updatedAt: state.updated_at,
+      counters: readCounters(this.#sql),
+      lastRun: listRuns(this.#sql, 1)[0] ?? null,
+    };
   }
 
   /**
@@ -161,8 +225,43 @@ export class Topic extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server);
     const now = Date.now();
     server.serializeAttachment({ joinedAt: now, bucket: fullBucket(this.#ratePolicy, now) } satisfies Attachment);
-    for (const text of this.#joinFrames(since, params.get("epoch"))) server.send(text);
+    const join = { topic: this.#topic(), state: this.#state(), since, epoch: params.get("epoch") };
+    for (const text of joinFrames(this.#sql, join)) server.send(text);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * The one alarm: marks the topic stale when its freshness deadline passes, and runs the next
+   * slot of a sub-minute job. Alarms are at-least-once; a repeated slot publishes once (runId dedupe).
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const slots: { job: string; slot: number }[] = [];
+    for (const schedule of dueSchedules(this.#sql, now)) {
+      if (schedule.kind === "stale") {
+        clearSchedule(this.#sql, "stale");
+        const { lastScheduledTime, nextExpectedAt } = schedule.data;
+        const since = new Date(lastScheduledTime).toISOString();
+        this.#setStatus("stale", `No run since ${since}; the next was due at ${new Date(nextExpectedAt).toISOString()}.`);
+      } else {
+        const { job, everyMs } = schedule.data;
+        // A late alarm runs the newest due slot and records the ones it passed over as skipped.
+        const missed = Math.floor((now - schedule.at) / everyMs);
+        const slot = schedule.at + missed * everyMs;
+        if (missed > 0) recordSkipped(this.#sql, job, schedule.at, missed, now);
+        setSchedule(this.#sql, { kind: "tick", at: slot + everyMs, data: schedule.data });
+        slots.push({ job, slot });
+      }
+    }
+    // Re-arm before running, so a slow or failing run never breaks the chain.
+    await this.#armAlarm();
+    for (const { job, slot } of slots) {
+      try {
+        await this.env.RUNNER.runSlot(job, slot);
+      } catch (error) {
+        console.error(JSON.stringify({ event: "slot_failed", topic: this.#topic(), job, slot, error: String(error) }));
+      }
+    }
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -171,7 +270,7 @@ export class Topic extends DurableObject<Env> {
       ws.close(CLOSE_TOO_BIG, `frame of ${bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`);
       return;
     }
-    const attachment = this.#attachment(ws);
+    const attachment = ws.deserializeAttachment() as Attachment;
     const { allowed, bucket } = takeToken(attachment.bucket, this.#ratePolicy, Date.now());
     if (!allowed) {
       ws.close(CLOSE_POLICY, `more than ${this.#ratePolicy.perSecond} frames per second`);
@@ -216,26 +315,31 @@ export class Topic extends DurableObject<Env> {
     return fresh;
   }
 
-  /** hello, then the latest metric, or on resume every kept metric after `since` (or a reset). */
-  #joinFrames(since: number | null, epoch: string | null): string[] {
-    const topic = this.#topic();
-    const state = this.#state();
-    const hello = { type: "hello", topic, seq: state.seq, epoch: state.epoch, serverTime: Date.now() } satisfies ServerFrame;
-    const latest = () =>
-      this.#sql
-        .exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1")
-        .toArray()
-        .map((row) => row.frame);
-    if (since === null) return [encodeFrame(hello), ...latest()];
-    const oldest = this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM messages").one().seq;
-    const recovered =
-      epoch === state.epoch && since <= state.seq && (since === state.seq || (oldest !== null && since >= oldest - 1));
-    if (!recovered) {
-      const reset = { type: "reset", topic, seq: state.seq } satisfies ServerFrame;
-      return [encodeFrame({ ...hello, recovered: false }), encodeFrame(reset), ...latest()];
-    }
-    const missed = this.#sql.exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq", since).toArray();
-    return [encodeFrame({ ...hello, recovered: true }), ...missed.map((row) => row.frame)];
+  #latest(): string | null {
+    return this.#sql.exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]?.frame ?? null;
+  }
+
+  /** Moves the freshness deadline to `nextExpectedAt + graceMs` (job runs only). */
+  #expectNextRun(input: { scheduledTime?: number; nextExpectedAt?: number; graceMs?: number }): void {
+    if (input.nextExpectedAt === undefined || input.graceMs === undefined) return;
+    const data = { nextExpectedAt: input.nextExpectedAt, lastScheduledTime: input.scheduledTime ?? Date.now() };
+    setSchedule(this.#sql, { kind: "stale", at: input.nextExpectedAt + input.graceMs, data });
+  }
+
+  /** Stores the status; tells every subscriber when the state changes, or a problem's detail does. */
+  #setStatus(state: TopicState, detail: string): void {
+    const current = this.#state();
+    if (current.status === state && current.detail === detail) return;
+    this.#sql.exec("UPDATE topic_state SET status = ?, detail = ? WHERE id = 1", state, detail);
+    if (current.status !== state || state !== "ok")
+      this.#broadcast(encodeFrame({ type: "status", topic: this.#topic(), state, detail }));
+  }
+
+  /** Points the one alarm at the earliest schedule, or clears it. */
+  async #armAlarm(): Promise<void> {
+    const at = earliestSchedule(this.#sql);
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
   }
 
   /** Sends one serialized frame to every socket; a socket that fails is closed and skipped. */
@@ -251,10 +355,6 @@ export class Topic extends DurableObject<Env> {
 
   #subscribers(): number {
     return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
-  }
-
-  #attachment(ws: WebSocket): Attachment {
-    return ws.deserializeAttachment() as Attachment;
   }
 
   #close(ws: WebSocket, code: number, reason: string): void {

@@ -1,6 +1,8 @@
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { isTopicName } from "../../src/client/protocol";
+import { worstCaseRunMs } from "../../src/cron/backoff";
+import { parseInterval } from "../../src/cron/job";
 import { JOBS } from "../../src/cron/jobs";
 import { assertSchedule } from "../../src/cron/schedule";
 import wranglerToml from "../../wrangler.toml?raw";
@@ -26,8 +28,25 @@ describe("job registry", () => {
     for (const job of JOBS) expect(() => assertSchedule(job.schedule)).not.toThrow();
   });
 
-  it("gives every job a positive timeout below the scheduled handler's limits", () => {
-    for (const job of JOBS) expect(job.timeoutMs).toBeGreaterThan(0);
-    for (const job of JOBS) expect(job.timeoutMs).toBeLessThanOrEqual(60_000);
+  it("bounds every job's worst case: 2 minutes for a cron job, one interval for a sub-minute job", () => {
+    for (const job of JOBS) {
+      expect(job.timeoutMs, job.name).toBeGreaterThan(0);
+      expect(worstCaseRunMs(job), job.name).toBeLessThanOrEqual(job.every ?? 120_000);
+    }
+  });
+
+  it("gives sub-minute jobs an interval of at least 1 s and a minute cron as watchdog", () => {
+    for (const job of JOBS.filter((candidate) => candidate.every !== null)) {
+      expect(job.every, job.name).toBeGreaterThanOrEqual(1_000);
+      expect(job.schedule, job.name).toBe("* * * * *");
+    }
+  });
+});
+
+describe("intervals", () => {
+  it("parses ms, s and m, and refuses anything under 1 s", () => {
+    expect([parseInterval("10s"), parseInterval("1500ms"), parseInterval("2m")]).toEqual([10_000, 1_500, 120_000]);
+    expect(() => parseInterval("999ms")).toThrow(/below the 1 s minimum/);
+    expect(() => parseInterval("10 seconds")).toThrow(/must look like/);
   });
 });

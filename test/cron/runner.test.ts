@@ -1,16 +1,38 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../src/cron/job";
-import { JobTimeoutError, runDue, withTimeout } from "../../src/cron/runner";
+import type { Json } from "../../src/client/protocol";
+import { declaredTopics } from "../../src/config";
+import { backoffDelay, worstCaseRunMs } from "../../src/cron/backoff";
+import { defineJob, type Job, PermanentError } from "../../src/cron/job";
+import { JobTimeoutError, type RunnerDeps, runDue, runJob, withTimeout } from "../../src/cron/runner";
 import worker from "../../src/index";
 import { openSocket, openTopicSocket } from "../helpers/socket";
 
-const T = Date.parse("2026-11-30T02:00:00Z");
+/** This minute: recent enough that no freshness deadline (next run + 60 s grace) has passed yet. */
+const T = Math.floor(Date.now() / 60_000) * 60_000;
+const CRON = "* * * * *";
 
-function testJob(name: string, compute: Job["compute"], timeoutMs = 1_000): Job {
-  return { name, topic: name, schedule: "*/7 * * * *", timeoutMs, compute };
+function testJob(name: string, compute: Job["compute"], extra: Partial<Job> = {}): Job {
+  return { ...defineJob({ name, topic: name, schedule: CRON, timeoutMs: 1_000, compute }), ...extra };
 }
+
+/** A clock that only moves when the runner sleeps, and a random source that returns `r`. */
+function fakeDeps(r = 0.5): RunnerDeps & { sleeps: number[] } {
+  let now = T + 1_500;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    random: () => r,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+}
+
+const topicsOf = (jobs: readonly Job[]) => declaredTopics(jobs, env);
 
 describe("withTimeout", () => {
   it("resolves with the work's value in time", async () => {
@@ -29,42 +51,144 @@ describe("withTimeout", () => {
   });
 });
 
+describe("backoff", () => {
+  const policy = { attempts: 5, baseMs: 100, maxMs: 1_000 };
+
+  it("waits random() times the capped exponential step (full jitter)", () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.5))).toEqual([50, 100, 200, 400, 500]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0))).toEqual([0, 0, 0, 0, 0]);
+    expect(backoffDelay(30, policy, () => 0.999)).toBe(999);
+  });
+
+  it("stays within [0, cap) for any random value", () => {
+    for (let n = 1; n <= 10; n++) {
+      for (const r of [0, 0.1, 0.37, 0.5, 0.99, 0.999999]) {
+        const delay = backoffDelay(n, policy, () => r);
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThan(Math.min(policy.maxMs, policy.baseMs * 2 ** (n - 1)));
+      }
+    }
+  });
+
+  it("bounds a whole run: every attempt timing out plus every wait at its cap", () => {
+    expect(worstCaseRunMs({ timeoutMs: 1_000, retry: { attempts: 3, baseMs: 500, maxMs: 5_000 } })).toBe(3_000 + 500 + 1_000);
+  });
+});
+
+describe("runJob", () => {
+  it("retries a failing compute with jittered backoff and records the attempts", async () => {
+    let calls = 0;
+    const job = testJob("retry-then-ok", async ({ attempt }) => {
+      calls++;
+      if (attempt < 3) throw new Error(`flaky ${attempt}`);
+      return { attempt };
+    });
+    const deps = fakeDeps(0.5);
+    const report = await runJob(job, T, env, topicsOf([job]), deps);
+    expect(report).toEqual({ job: job.name, topic: job.name, runId: `${job.name}@${T}`, status: "ok", seq: 1, attempts: 3 });
+    expect(calls).toBe(3);
+    expect(deps.sleeps).toEqual([250, 500]);
+    const [run] = await env.TOPIC.getByName(job.topic).runs(10);
+    expect(run).toEqual({
+      runId: `${job.name}@${T}`,
+      job: job.name,
+      status: "ok",
+      scheduledTime: T,
+      startedAt: T + 1_500,
+      lagMs: 1_500,
+      durationMs: 750,
+      attempts: 3,
+      seq: 1,
+      error: null,
+    });
+  });
+
+  it("gives up after retry.attempts and records the failure with its error", async () => {
+    const job = testJob("always-fails", async () => {
+      throw new Error("database unreachable");
+    });
+    const deps = fakeDeps(1);
+    const report = await runJob(job, T, env, topicsOf([job]), deps);
+    expect(report).toEqual({
+      job: job.name,
+      topic: job.name,
+      runId: `${job.name}@${T}`,
+      status: "failed",
+      error: "database unreachable",
+      attempts: 3,
+    });
+    expect(deps.sleeps).toEqual([500, 1_000]);
+    const stub = env.TOPIC.getByName(job.topic);
+    expect(await stub.runs(10)).toMatchObject([{ status: "failed", attempts: 3, error: "database unreachable", seq: null }]);
+    expect(await stub.snapshot()).toMatchObject({ seq: 0, status: "failing" });
+  });
+
+  it("does not retry a PermanentError", async () => {
+    const job = testJob("permanent", async () => {
+      throw new PermanentError("PROBE_URLS is empty");
+    });
+    const deps = fakeDeps();
+    expect(await runJob(job, T, env, topicsOf([job]), deps)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: "PROBE_URLS is empty",
+    });
+    expect(deps.sleeps).toEqual([]);
+  });
+
+  it("times out each attempt and retries it", async () => {
+    const job = testJob("hangs", () => new Promise<never>(() => {}), { timeoutMs: 30 });
+    expect(await runJob(job, T, env, topicsOf([job]), fakeDeps(0))).toMatchObject({
+      status: "failed",
+      attempts: 3,
+      error: "timed out after 30 ms",
+    });
+  });
+});
+
 describe("runDue", () => {
   it("runs only the jobs whose schedule is the cron, and names runs job@scheduledTime", async () => {
-    const jobs = [testJob("due-a", async () => 1), { ...testJob("due-b", async () => 2), schedule: "0 * * * *" }];
-    const reports = await runDue(jobs, jobs, { cron: "*/7 * * * *", scheduledTime: T }, env);
-    expect(reports).toEqual([{ job: "due-a", topic: "due-a", runId: `due-a@${T}`, status: "ok", seq: 1 }]);
+    const jobs = [testJob("due-a", async () => 1), testJob("due-b", async () => 2, { schedule: "0 * * * *" })];
+    const { runs } = await runDue(jobs, { cron: CRON, scheduledTime: T }, env);
+    expect(runs).toEqual([{ job: "due-a", topic: "due-a", runId: `due-a@${T}`, status: "ok", seq: 1, attempts: 1 }]);
     const [frame] = await env.TOPIC.getByName("due-a").history(0, 10);
-    expect(frame).toMatchObject({ runId: `due-a@${T}`, job: "due-a", scheduledTime: T, nextExpectedAt: T + 7 * 60_000 - 0 });
+    expect(frame).toMatchObject({ runId: `due-a@${T}`, job: "due-a", scheduledTime: T, nextExpectedAt: T + 60_000 });
   });
 
-  it("isolates failures: a throwing job and a timed-out job never stop the others", async () => {
-    const jobs = [
-      testJob("iso-throws", async () => {
-        throw new Error("database unreachable");
-      }),
-      testJob("iso-hangs", () => new Promise<never>(() => {}), 50),
-      testJob("iso-fine", async () => ({ ok: true })),
-    ];
-    const reports = await runDue(jobs, jobs, { cron: "*/7 * * * *", scheduledTime: T }, env);
-    expect(reports).toEqual([
-      { job: "iso-throws", topic: "iso-throws", runId: `iso-throws@${T}`, status: "failed", error: "database unreachable" },
-      { job: "iso-hangs", topic: "iso-hangs", runId: `iso-hangs@${T}`, status: "failed", error: "timed out after 50 ms" },
-      { job: "iso-fine", topic: "iso-fine", runId: `iso-fine@${T}`, status: "ok", seq: 1 },
+  it("isolates failures: a throwing job never stops the others", async () => {
+    const fails = async (): Promise<Json> => {
+      throw new PermanentError("broken");
+    };
+    const jobs = [testJob("iso-throws", fails), testJob("iso-fine", async () => ({ ok: true }))];
+    const { runs } = await runDue(jobs, { cron: CRON, scheduledTime: T }, env);
+    expect(runs.map((run) => [run.job, run.status])).toEqual([
+      ["iso-throws", "failed"],
+      ["iso-fine", "ok"],
     ]);
-    expect((await env.TOPIC.getByName("iso-throws").snapshot()).seq).toBe(0);
   });
 
-  it("reports a repeated firing as a duplicate with the first seq", async () => {
+  it("publishes a repeated firing once and records it as a duplicate", async () => {
     let calls = 0;
     const jobs = [testJob("dup-run", async () => ++calls)];
-    const firing = { cron: "*/7 * * * *", scheduledTime: T };
+    const firing = { cron: CRON, scheduledTime: T };
     const socket = await openTopicSocket("dup-run");
     await socket.nextFrame();
-    expect(await runDue(jobs, jobs, firing, env)).toMatchObject([{ status: "ok", seq: 1 }]);
+    expect((await runDue(jobs, firing, env)).runs).toMatchObject([{ status: "ok", seq: 1 }]);
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1, value: 1 });
-    expect(await runDue(jobs, jobs, firing, env)).toMatchObject([{ status: "duplicate", seq: 1 }]);
+    expect((await runDue(jobs, firing, env)).runs).toMatchObject([{ status: "duplicate", seq: 1 }]);
     await socket.expectSilence();
+    expect((await env.TOPIC.getByName("dup-run").runs(10)).map((run) => [run.status, run.seq])).toEqual([
+      ["duplicate", 1],
+      ["ok", 1],
+    ]);
+  });
+
+  it("re-arms a sub-minute job's cadence instead of running it", async () => {
+    const job = testJob("fast", async () => 1, { every: 10_000 });
+    const { runs, watchdogs } = await runDue([job], { cron: CRON, scheduledTime: T }, env);
+    expect(runs).toEqual([]);
+    expect(watchdogs).toEqual([{ job: "fast", topic: "fast", rearmed: true, nextSlot: expect.any(Number) }]);
+    expect((watchdogs[0]?.nextSlot ?? 1) % 10_000).toBe(0);
   });
 });
 
@@ -75,8 +199,7 @@ describe("scheduled handler", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: T, cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const frame = await socket.nextFrame();
-    expect(frame).toEqual({
+    expect(await socket.nextFrame()).toEqual({
       type: "metric",
       topic: "system",
       seq: 1,
@@ -84,6 +207,7 @@ describe("scheduled handler", () => {
         topics: [
           { topic: "system", subscribers: 1, published: 0 },
           { topic: "uptime", subscribers: 0, published: 0 },
+          { topic: "pulse", subscribers: 0, published: 0 },
           { topic: "announcements", subscribers: 0, published: 0 },
           { topic: "ops", subscribers: 0, published: 0 },
         ],
@@ -98,9 +222,7 @@ describe("scheduled handler", () => {
 
   it("publishes the same cron and scheduledTime once", async () => {
     const socket = await openSocket("/topics/system");
-    const hello = await socket.nextFrame();
-    const seqBefore = (hello as { seq: number }).seq;
-    expect(seqBefore).toBe(1); // the previous test published once
+    expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 1 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1 }); // last value on join
     const later = T + 60_000;
     for (let i = 0; i < 2; i++) {
@@ -108,11 +230,9 @@ describe("scheduled handler", () => {
       await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), env, ctx);
       await waitOnExecutionContext(ctx);
     }
-    const latest = await socket.nextFrame();
-    expect(latest).toMatchObject({ type: "metric", seq: seqBefore + 1, runId: `system@${later}` });
+    expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 2, runId: `system@${later}` });
     await socket.expectSilence(300);
-    const snapshot = await (await exports.default.fetch("http://edgebeat.test/topics/system")).json();
-    expect(snapshot).toMatchObject({ seq: seqBefore + 1 });
+    expect(await (await exports.default.fetch("http://edgebeat.test/topics/system")).json()).toMatchObject({ seq: 2 });
   });
 
   it("records an unreachable probe as a result with ok: false, not a failure", async () => {

@@ -1,6 +1,7 @@
 /** The job registry: every job edgebeat runs. `wrangler.toml [triggers] crons` lists exactly their schedules. */
 import type { Job } from "../job";
+import { pulse } from "./pulse";
 import { system } from "./system";
 import { uptime } from "./uptime";
 
-export const JOBS: readonly Job[] = [system, uptime];
+export const JOBS: readonly Job[] = [system, uptime, pulse];

@@ -1,0 +1,128 @@
+/** A topic's run ledger and counters in its SQLite: bounded rows per job, monotonic counters for /metrics. */
+import type { RunRecord, RunStatus } from "../client/protocol";
+import type { RunFacts } from "./rpc";
+
+/** Rows kept per job; older runs are deleted as new ones arrive. */
+export const LEDGER_LIMIT = 200;
+
+export type Counter = "published" | "duplicates" | `runs_${RunStatus}` | "run_duration_ms_sum";
+
+interface RunRow extends Record<string, SqlStorageValue> {
+  run_id: string;
+  job: string;
+  status: RunStatus;
+  scheduled_time: number;
+  started_at: number;
+  lag_ms: number;
+  duration_ms: number;
+  attempts: number;
+  seq: number | null;
+  error: string | null;
+}
+
+export function addCounter(sql: SqlStorage, name: Counter, by = 1): void {
+  sql.exec(
+    "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+    name,
+    by,
+  );
+}
+
+export function readCounters(sql: SqlStorage): Record<Counter, number> {
+  const counters: Record<string, number> = {};
+  for (const row of sql.exec<{ name: string; value: number }>("SELECT name, value FROM counters")) counters[row.name] = row.value;
+  const read = (name: Counter) => counters[name] ?? 0;
+  return {
+    published: read("published"),
+    duplicates: read("duplicates"),
+    runs_ok: read("runs_ok"),
+    runs_failed: read("runs_failed"),
+    runs_duplicate: read("runs_duplicate"),
+    runs_skipped: read("runs_skipped"),
+    run_duration_ms_sum: read("run_duration_ms_sum"),
+  };
+}
+
+/** Appends a run, counts it, and keeps only the newest LEDGER_LIMIT rows of its job. */
+export function recordRun(sql: SqlStorage, run: RunRecord): void {
+  sql.exec(
+    `INSERT INTO runs (run_id, job, status, scheduled_time, started_at, lag_ms, duration_ms, attempts, seq, error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    run.runId,
+    run.job,
+    run.status,
+    run.scheduledTime,
+    run.startedAt,
+    run.lagMs,
+    run.durationMs,
+    run.attempts,
+    run.seq,
+    run.error,
+  );
+  sql.exec(
+    "DELETE FROM runs WHERE job = ? AND id <= (SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    run.job,
+    run.job,
+    LEDGER_LIMIT,
+  );
+  addCounter(sql, `runs_${run.status}`);
+  if (run.status === "ok" || run.status === "failed") addCounter(sql, "run_duration_ms_sum", run.durationMs);
+}
+
+/** The newest runs first. */
+export function listRuns(sql: SqlStorage, limit: number): RunRecord[] {
+  return sql
+    .exec<RunRow>(
+      `SELECT run_id, job, status, scheduled_time, started_at, lag_ms, duration_ms, attempts, seq, error
+       FROM runs ORDER BY id DESC LIMIT ?`,
+      limit,
+    )
+    .toArray()
+    .map((row) => ({
+      runId: row.run_id,
+      job: row.job,
+      status: row.status,
+      scheduledTime: row.scheduled_time,
+      startedAt: row.started_at,
+      lagMs: row.lag_ms,
+      durationMs: row.duration_ms,
+      attempts: row.attempts,
+      seq: row.seq,
+      error: row.error,
+    }));
+}
+
+/** When the newest successful run started, or null. */
+export function lastSuccessAt(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT MAX(started_at) AS at FROM runs WHERE status = 'ok'").one().at;
+}
+
+/** Records a job's run as reported with a publish or a failure. */
+export function recordJobRun(
+  sql: SqlStorage,
+  input: { job: string; scheduledTime?: number; run?: RunFacts },
+  runId: string,
+  status: "ok" | "duplicate" | "failed",
+  seq: number | null,
+  error: string | null,
+): void {
+  const run = input.run as RunFacts;
+  const scheduledTime = input.scheduledTime ?? run.startedAt;
+  recordRun(sql, { runId, job: input.job, status, scheduledTime, ...run, lagMs: run.startedAt - scheduledTime, seq, error });
+}
+
+/** Records the slots a late alarm passed over, as one `skipped` row named after the first of them. */
+export function recordSkipped(sql: SqlStorage, job: string, firstSlot: number, missed: number, now: number): void {
+  recordRun(sql, {
+    runId: `${job}@${firstSlot}`,
+    job,
+    status: "skipped",
+    scheduledTime: firstSlot,
+    startedAt: now,
+    lagMs: now - firstSlot,
+    durationMs: 0,
+    attempts: 0,
+    seq: null,
+    error: `The alarm ran ${now - firstSlot} ms late; ${missed} slot${missed === 1 ? "" : "s"} skipped.`,
+  });
+}

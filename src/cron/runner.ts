@@ -4,9 +4,9 @@
  */
 import { declaredTopics, type TopicInfo } from "../config";
 import type { Topic } from "../durable/topic";
+import { nextRunAfter } from "../schedule";
 import { backoffDelay } from "./backoff";
 import { type Job, PermanentError } from "./job";
-import { nextRunAfter } from "./schedule";
 
 export class JobTimeoutError extends Error {
   override name = "JobTimeoutError";

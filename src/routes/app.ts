@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import type { JobInfo } from "../config";
 import type { AppEnv } from "./env";
 import { notFound, onError } from "./errors";
+import { jobs as jobRoutes } from "./jobs";
+import { metrics } from "./metrics";
 import { topics } from "./topics";
 
 export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
@@ -13,6 +15,8 @@ export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
   });
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/topics", topics);
+  app.route("/jobs", jobRoutes);
+  app.route("/metrics", metrics);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -40,6 +40,14 @@ const publishBody = z.strictObject(
   { error: "must be a JSON object with `value` and an optional `id`, and nothing else" },
 );
 
+const runsQuery = z.object({
+  limit: seq.refine((n) => n >= 1 && n <= 200, "must be from 1 to 200").default(50),
+});
+
+export function parseRunsQuery(query: Record<string, string>): z.output<typeof runsQuery> {
+  return parseQuery(runsQuery, query);
+}
+
 function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
   const result = schema.safeParse(query);
   if (result.success) return result.data;

@@ -4,7 +4,7 @@ import { isTopicName } from "../../src/client/protocol";
 import { worstCaseRunMs } from "../../src/cron/backoff";
 import { parseInterval } from "../../src/cron/job";
 import { JOBS } from "../../src/cron/jobs";
-import { assertSchedule } from "../../src/cron/schedule";
+import { assertSchedule } from "../../src/schedule";
 import wranglerToml from "../../wrangler.toml?raw";
 
 const crons = (parse(wranglerToml) as { triggers: { crons: string[] } }).triggers.crons;

@@ -1,4 +1,4 @@
-/** Cron arithmetic with croner, read the way Cloudflare reads a Cron Trigger: UTC, five fields, 1 = Sunday. */
+/** Cron arithmetic with croner, read the way Cloudflare reads a Cron Trigger: UTC, five fields, 1 = Sunday. Shared by cron and routes. */
 import { Cron } from "croner";
 
 function parse(schedule: string): Cron {

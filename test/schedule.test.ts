@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertSchedule, nextRunAfter } from "../../src/cron/schedule";
+import { assertSchedule, nextRunAfter } from "../src/schedule";
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -1,0 +1,38 @@
+/** `/jobs`: every job with its last run, next run and status; `/jobs/:name/runs`: its run ledger. */
+import { Hono } from "hono";
+import { nextRunAfter } from "../schedule";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import { parseRunsQuery } from "./validate";
+
+export const jobs = new Hono<AppEnv>();
+
+jobs.get("/", async (c) => {
+  const now = Date.now();
+  const list = await Promise.all(
+    c.get("jobs").map(async (job) => {
+      const health = await c.env.TOPIC.getByName(job.topic).jobHealth();
+      return {
+        name: job.name,
+        topic: job.topic,
+        schedule: job.schedule,
+        every: job.every,
+        lastRun: health.lastRun,
+        lastSuccessAt: health.lastSuccessAt,
+        // A sub-minute job's next run is its topic's next tick; a cron job's is the cron's next firing.
+        nextRunAt: job.every === null ? nextRunAfter(job.schedule, now) : health.nextTickAt,
+        status: health.status,
+        detail: health.detail,
+      };
+    }),
+  );
+  return c.json({ jobs: list });
+});
+
+jobs.get("/:name/runs", async (c) => {
+  const name = c.req.param("name");
+  const job = c.get("jobs").find((candidate) => candidate.name === name);
+  if (!job) throw new ApiError(404, "unknown_job", `No job "${name.slice(0, 80)}" exists.`);
+  const { limit } = parseRunsQuery(c.req.query());
+  return c.json({ job: job.name, runs: await c.env.TOPIC.getByName(job.topic).runs(limit) });
+});

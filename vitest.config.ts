@@ -1,7 +1,10 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 /** Secrets for the workerd tests only (the tests read them back from `env`). */
+/** The D1 migrations, applied to each test file's isolated database by test/setup.ts. */
+const TEST_MIGRATIONS = await readD1Migrations("./migrations");
+
 const TEST_SECRETS = { PUBLISH_TOKEN: "test-publish-token", SUBSCRIBE_SECRET: "test-subscribe-secret-of-32-bytes!" };
 
 export default defineConfig({
@@ -16,10 +19,12 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // Test-only secrets, an origin allow-list so that the Origin checks run, and a
             // subscriber cap small enough to reach.
-            miniflare: { bindings: { ...TEST_SECRETS, ALLOWED_ORIGINS: "https://dash.example", MAX_SUBSCRIBERS: "40" } },
+            miniflare: {
+              bindings: { ...TEST_SECRETS, TEST_MIGRATIONS, ALLOWED_ORIGINS: "https://dash.example", MAX_SUBSCRIBERS: "40" },
+            },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"], setupFiles: ["./test/setup.ts"] },
       },
       {
         // In Node, against a real `wrangler dev` started per file.

@@ -151,3 +151,10 @@ export type UptimeValue = {
 export type PulseValue = {
   lagMs: number;
 };
+
+/** The `events` job's value: events posted in [windowStart, windowEnd), counted and summed per type. */
+export type EventsValue = {
+  windowStart: number;
+  windowEnd: number;
+  types: { type: string; count: number; sum: number }[];
+};

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { JobInfo } from "../config";
 import type { AppEnv } from "./env";
 import { notFound, onError } from "./errors";
+import { events } from "./events";
 import { jobs as jobRoutes } from "./jobs";
 import { metrics } from "./metrics";
 import { topics } from "./topics";
@@ -17,6 +18,7 @@ export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
   app.route("/topics", topics);
   app.route("/jobs", jobRoutes);
   app.route("/metrics", metrics);
+  app.route("/events", events);
   app.notFound(notFound);
   app.onError(onError);
   return app;

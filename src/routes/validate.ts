@@ -56,24 +56,44 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
   throw new ApiError(400, `bad_${field}`, `Query parameter "${field}" ${issue?.message ?? "is invalid"}.`);
 }
 
+const eventBody = z.strictObject(
+  {
+    type: z
+      .string({ error: "is required" })
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 of a-z 0-9 . _ - starting with a letter or digit"),
+    value: z.number({ error: "must be a number" }).finite("must be finite").nullable().default(null),
+  },
+  { error: "must be a JSON object with `type` and an optional numeric `value`, and nothing else" },
+);
+
+/** An event body: JSON `{type, value?}`. */
+export function parseEventBody(text: string): z.output<typeof eventBody> {
+  return parseBody(eventBody, text);
+}
+
 /** A publish body: JSON `{value, id?}`; malformed JSON is `bad_json`, a bad shape `bad_value`, `bad_id` or `bad_body`. */
 export function parsePublishBody(text: string): z.output<typeof publishBody> {
+  return parseBody(publishBody, text);
+}
+
+/** Parses a JSON body against `schema`: malformed JSON is `bad_json`, a bad field `bad_<field>`, anything else `bad_body`. */
+function parseBody<T extends z.ZodObject>(schema: T, text: string): z.output<T> {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     throw new ApiError(400, "bad_json", "The body is not valid JSON.");
   }
-  const result = publishBody.safeParse(body);
+  const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path[0];
   if (issue?.code === "unrecognized_keys") {
-    throw new ApiError(
-      400,
-      "bad_body",
-      `Unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}: send only "value" and "id".`,
-    );
+    const unknown = issue.keys.map((key) => `"${key}"`).join(", ");
+    const known = Object.keys(schema.shape)
+      .map((key) => `"${key}"`)
+      .join(" and ");
+    throw new ApiError(400, "bad_body", `Unknown field(s) ${unknown}: send only ${known}.`);
   }
   if (typeof field === "string") throw new ApiError(400, `bad_${field}`, `Field "${field}" ${issue?.message}.`);
   throw new ApiError(400, "bad_body", `The body ${issue?.message ?? "is invalid"}.`);

@@ -208,6 +208,7 @@ describe("scheduled handler", () => {
           { topic: "system", subscribers: 1, published: 0 },
           { topic: "uptime", subscribers: 0, published: 0 },
           { topic: "pulse", subscribers: 0, published: 0 },
+          { topic: "events", subscribers: 0, published: 0 },
           { topic: "announcements", subscribers: 0, published: 0 },
           { topic: "ops", subscribers: 0, published: 0 },
         ],

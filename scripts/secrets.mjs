@@ -12,13 +12,17 @@ export const DEV_VARS = fileURLToPath(new URL("../.dev.vars", import.meta.url));
 
 const random = () => randomBytes(32).toString("base64url");
 
-/** Reads KEY=VALUE lines (comments and blanks skipped) from .dev.vars, or {} if it does not exist. */
+/**
+ * Reads KEY=VALUE lines (comments and blanks skipped) from .dev.vars, or {} if it does not exist.
+ * @returns {Record<string, string | undefined>}
+ */
 export function readDevVars(path = DEV_VARS) {
   if (!existsSync(path)) return {};
+  /** @type {Record<string, string>} */
   const vars = {};
   for (const line of readFileSync(path, "utf8").split("\n")) {
-    const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+    const [, key, value] = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line) ?? [];
+    if (key !== undefined && value !== undefined) vars[key] = value.replace(/^"(.*)"$/, "$1");
   }
   return vars;
 }

@@ -211,7 +211,7 @@ export class Topic extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade." } }, { status: 426 });
     }
-    if (this.ctx.getWebSockets().length >= this.#maxSubscribers) {
+    if (this.#subscribers() >= this.#maxSubscribers) {
       const error = {
         code: "topic_full",
         message: `Topic "${this.#topic()}" has ${this.#maxSubscribers} subscribers, its maximum.`,
@@ -319,9 +319,14 @@ export class Topic extends DurableObject<Env> {
     return this.#sql.exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]?.frame ?? null;
   }
 
-  /** Moves the freshness deadline to `nextExpectedAt + graceMs` (job runs only). */
+  /**
+   * Moves the freshness deadline out to `nextExpectedAt + graceMs` (job runs only); never earlier,
+   * so a late or repeated run of an older slot cannot make the topic stale too soon.
+   */
   #expectNextRun(input: { scheduledTime?: number; nextExpectedAt?: number; graceMs?: number }): void {
     if (input.nextExpectedAt === undefined || input.graceMs === undefined) return;
+    const current = getSchedule(this.#sql, "stale");
+    if (current !== null && current.at >= input.nextExpectedAt + input.graceMs) return;
     const data = { nextExpectedAt: input.nextExpectedAt, lastScheduledTime: input.scheduledTime ?? Date.now() };
     setSchedule(this.#sql, { kind: "stale", at: input.nextExpectedAt + input.graceMs, data });
   }

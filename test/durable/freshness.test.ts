@@ -108,6 +108,19 @@ describe("freshness alarm", () => {
     expect(await socket.nextFrame({ timeoutMs: 5_000 })).toMatchObject({ type: "status", state: "stale" });
   });
 
+  it("never moves the deadline earlier for a late run of an older slot", async () => {
+    const stub = stubFor("fresh-monotonic");
+    await stub.publish(jobPublish(2, { dueInMs: 120_000 }));
+    await stub.publish(jobPublish(1, { dueInMs: -120_000, graceMs: 1_000 }));
+    const deadline = await runInDurableObject(
+      stub,
+      (_instance, state) => state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").one().at,
+    );
+    expect(deadline).toBeGreaterThan(Date.now() + 170_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.snapshot()).status).toBe("ok");
+  });
+
   it("keeps the topic ok while runs keep arriving before their deadline", async () => {
     const stub = stubFor("fresh-ok");
     await stub.publish(jobPublish(1));

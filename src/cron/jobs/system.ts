@@ -1,4 +1,7 @@
-/** `system`: live subscriber and publish counts of every declared topic, read from the topic objects. */
+/**
+ * `system`: live subscriber and publish counts of every declared public topic, read from the
+ * topic objects. Private topics are left out: `system` itself is public.
+ */
 import type { SystemValue } from "../../client/protocol";
 import { defineJob } from "../job";
 
@@ -9,7 +12,9 @@ export const system = defineJob<SystemValue>({
   timeoutMs: 10_000,
   async compute({ env, topics }) {
     const counts = await Promise.all(
-      topics.map(async ({ topic }) => ({ topic, ...(await env.TOPIC.getByName(topic).counts()) })),
+      topics
+        .filter((info) => !info.private)
+        .map(async ({ topic }) => ({ topic, ...(await env.TOPIC.getByName(topic).counts()) })),
     );
     return { topics: counts };
   },

@@ -1,0 +1,40 @@
+/** Per-file `wrangler dev` for end-to-end tests: a free port, a fresh state directory, the uptime job probing itself. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach } from "vitest";
+import { type DevServer, freePort, startDevServer } from "../../scripts/dev-server.mjs";
+
+/** A new empty directory for `--persist-to`. */
+export function makeStateDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "edgebeat-e2e-"));
+}
+
+export function removeStateDir(dir: string | undefined): Promise<void> {
+  return dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true });
+}
+
+/** The tail of wrangler's output from the servers this test file started. */
+let output = "";
+
+/** Starts `wrangler dev` on a free port, persisting to `persistTo`, with PROBE_URLS set to its own /health. */
+export async function startServer(persistTo: string): Promise<DevServer> {
+  const port = await freePort();
+  const log = (text: string) => {
+    output = (output + text).slice(-10_000);
+  };
+  return startDevServer({ port, persistTo, vars: { PROBE_URLS: `http://127.0.0.1:${port}/health` }, log });
+}
+
+/** After a failed test, prints wrangler's recent output: reloads, job runs and errors explain most failures. */
+export function printServerOutputOnFailure(): void {
+  afterEach((context) => {
+    if (context.task.result?.state === "fail") console.error(`wrangler dev output (tail):\n${output}`);
+  });
+}
+
+/** GETs `path` and returns the status with the parsed JSON body. */
+export async function getJson(server: DevServer, path: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, body: await response.json() };
+}

@@ -5,8 +5,9 @@
  * are applied to the same local state first, since `wrangler dev` does not apply them itself.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
@@ -18,13 +19,29 @@ const STOP_TIMEOUT_MS = 10_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const LOG_TAIL_CHARS = 8_000;
 
+/** wrangler's environment: ours, without the `Request.cf` fetch (it needs the internet). */
+function wranglerEnv() {
+  return { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+}
+
 /**
- * wrangler's environment: ours plus `secrets` (wrangler dev reads `[secrets] required` from the
- * environment when .dev.vars lacks them), without the `Request.cf` fetch (it needs the internet).
- * @param {Record<string, string>} [secrets]
+ * Writes `secrets` to a fresh env file for `--env-file`, which wrangler dev reads instead of
+ * .dev.vars, so a server's secrets never depend on the developer's own .dev.vars.
+ * @param {Record<string, string>} secrets
+ * @returns {string} the directory holding the file, for `stop()` to remove
  */
-function wranglerEnv(secrets = {}) {
-  return { ...process.env, ...secrets, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+function writeSecrets(secrets) {
+  const dir = mkdtempSync(path.join(tmpdir(), "edgebeat-secrets-"));
+  writeFileSync(
+    path.join(dir, "secrets.env"),
+    Object.entries(secrets)
+      .map(([name, value]) => `${name}=${value}\n`)
+      .join(""),
+    {
+      mode: 0o600,
+    },
+  );
+  return dir;
 }
 
 /**
@@ -32,7 +49,7 @@ function wranglerEnv(secrets = {}) {
  * @property {number} [port] Port to listen on (127.0.0.1); a free one when omitted.
  * @property {string} [persistTo] `--persist-to` directory; the repo's `.wrangler/state` when omitted.
  * @property {Record<string, string>} [vars] Passed as `--var NAME:VALUE`, overriding wrangler.toml `[vars]`.
- * @property {Record<string, string>} [secrets] Secrets such as PUBLISH_TOKEN, passed through the environment.
+ * @property {Record<string, string>} [secrets] Secrets such as PUBLISH_TOKEN, given to wrangler in an env file instead of .dev.vars.
  * @property {string[]} [extraArgs] More `wrangler dev` arguments.
  * @property {(text: string, stream: "stdout" | "stderr") => void} [log] Receives wrangler's output as it arrives.
  */
@@ -60,6 +77,8 @@ export async function startDevServer({ port, persistTo, vars = {}, secrets, extr
   await applyD1Migrations(persistArgs, log);
   const args = [WRANGLER, "dev", "--port", String(listenPort), "--ip", "127.0.0.1", ...persistArgs];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const secretsDir = secrets === undefined ? null : writeSecrets(secrets);
+  if (secretsDir !== null) args.push("--env-file", path.join(secretsDir, "secrets.env"));
   args.push(...extraArgs);
 
   const child = spawn(process.execPath, args, {
@@ -67,7 +86,7 @@ export async function startDevServer({ port, persistTo, vars = {}, secrets, extr
     // Its own process group, so one kill reaches wrangler, esbuild and both workerd processes.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: wranglerEnv(secrets),
+    env: wranglerEnv(),
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not spawn ${process.execPath} ${WRANGLER}`);
@@ -91,6 +110,7 @@ export async function startDevServer({ port, persistTo, vars = {}, secrets, extr
   const stop = async () => {
     untrack(pid);
     killGroup(pid);
+    if (secretsDir !== null) rmSync(secretsDir, { recursive: true, force: true });
     const deadline = Date.now() + STOP_TIMEOUT_MS;
     while (isGroupAlive(pid)) {
       if (Date.now() > deadline) throw new Error(`process group ${pid} still alive ${STOP_TIMEOUT_MS} ms after SIGKILL`);

@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 import { type DevServer, freePort, startDevServer } from "../../scripts/dev-server.mjs";
 
+/** The secrets every end-to-end server gets (never the developer's .dev.vars). */
+export const E2E_SECRETS = { PUBLISH_TOKEN: "e2e-publish-token", SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!" };
+
 /** A new empty directory for `--persist-to`. */
 export function makeStateDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "edgebeat-e2e-"));
@@ -23,7 +26,7 @@ export async function startServer(persistTo: string): Promise<DevServer> {
   const log = (text: string) => {
     output = (output + text).slice(-10_000);
   };
-  return startDevServer({ port, persistTo, vars: { PROBE_URLS: `http://127.0.0.1:${port}/health` }, log });
+  return startDevServer({ port, persistTo, vars: { PROBE_URLS: `http://127.0.0.1:${port}/health` }, secrets: E2E_SECRETS, log });
 }
 
 /** After a failed test, prints wrangler's recent output: reloads, job runs and errors explain most failures. */

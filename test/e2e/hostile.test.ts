@@ -1,0 +1,173 @@
+/** Hostile clients against a real `wrangler dev`: every refusal has its documented code, and no topic changes. */
+import { request } from "node:http";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DevServer } from "../../scripts/dev-server.mjs";
+import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
+import { type E2eSocket, openSocket } from "./socket";
+
+let server: DevServer;
+let stateDir: string;
+const sockets: E2eSocket[] = [];
+
+printServerOutputOnFailure();
+
+beforeAll(async () => {
+  stateDir = await makeStateDir();
+  server = await startServer(stateDir);
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.ws.close();
+  await server?.stop();
+  await removeStateDir(stateDir);
+});
+
+async function subscribe(path: string): Promise<E2eSocket> {
+  const socket = await openSocket(server.url, path);
+  sockets.push(socket);
+  return socket;
+}
+
+/** Sends a real WebSocket upgrade request and returns the HTTP answer when it is not 101. */
+function refusedUpgrade(path: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${path}`, {
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+      timeout: 5_000,
+    });
+    req.on("upgrade", (_res, socket) => {
+      socket.destroy();
+      reject(new Error(`${path} upgraded, but a refusal was expected`));
+    });
+    req.on("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`${path} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function post(path: string, body: string, authorization?: string) {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (authorization !== undefined) headers.Authorization = authorization;
+  const response = await fetch(`${server.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, body: (await response.json()) as unknown };
+}
+
+async function token(claims: Record<string, unknown>, { exp = 300, secret = E2E_SECRETS.SUBSCRIBE_SECRET } = {}) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + exp)
+    .sign(new TextEncoder().encode(secret));
+}
+
+const seqOf = async (topic: string, query = "") =>
+  ((await getJson(server, `/topics/${topic}${query}`)).body as { seq: number }).seq;
+
+describe("publishing from outside", () => {
+  it("refuses missing and forged tokens with 401 and publishes nothing", async () => {
+    expect(await post("/topics/announcements", '{"value":1}')).toEqual({
+      status: 401,
+      body: { error: { code: "token_required", message: "Send the publish token as `Authorization: Bearer <token>`." } },
+    });
+    expect(await post("/topics/announcements", '{"value":1}', "Bearer forged")).toEqual({
+      status: 401,
+      body: { error: { code: "token_invalid", message: "The publish token is not valid." } },
+    });
+    expect(await seqOf("announcements")).toBe(0);
+  });
+
+  it("publishes with the token, once per id", async () => {
+    const auth = `Bearer ${E2E_SECRETS.PUBLISH_TOKEN}`;
+    const watcher = await subscribe("/topics/announcements");
+    await watcher.nextFrame();
+    expect(await post("/topics/announcements", '{"value":"hi","id":"one"}', auth)).toEqual({
+      status: 202,
+      body: { topic: "announcements", seq: 1, duplicate: false },
+    });
+    expect(await post("/topics/announcements", '{"value":"again","id":"one"}', auth)).toEqual({
+      status: 202,
+      body: { topic: "announcements", seq: 1, duplicate: true },
+    });
+    expect(await watcher.nextFrame()).toMatchObject({ type: "metric", seq: 1, value: "hi", runId: "post:one" });
+    await watcher.expectSilence(300);
+  });
+});
+
+describe("subscribing to a private topic from outside", () => {
+  it("refuses missing, forged and expired tokens with 401, and another topic's token with 403", async () => {
+    expect(await refusedUpgrade("/topics/ops")).toEqual({
+      status: 401,
+      body: { error: { code: "token_required", message: 'Topic "ops" is private: pass a subscribe token as ?token=.' } },
+    });
+    const forged = await token({ topic: "ops" }, { secret: "not-the-secret-not-the-secret-!!" });
+    expect(await refusedUpgrade(`/topics/ops?token=${forged}`)).toMatchObject({
+      status: 401,
+      body: { error: { code: "token_invalid" } },
+    });
+    const expired = await token({ topic: "ops" }, { exp: -10 });
+    expect(await refusedUpgrade(`/topics/ops?token=${expired}`)).toMatchObject({
+      status: 401,
+      body: { error: { code: "token_expired" } },
+    });
+    const other = await token({ topic: "announcements" });
+    expect(await refusedUpgrade(`/topics/ops?token=${other}`)).toMatchObject({
+      status: 403,
+      body: { error: { code: "token_wrong_topic" } },
+    });
+  });
+
+  it("admits a valid token", async () => {
+    const socket = await subscribe(`/topics/ops?token=${await token({ topics: ["ops"] })}`);
+    expect(await socket.nextFrame()).toMatchObject({ type: "hello", topic: "ops", seq: 0 });
+  });
+});
+
+describe("misbehaving subscribers", () => {
+  it("answer garbage frames with error frames and keep the socket open", async () => {
+    const socket = await subscribe("/topics/announcements");
+    await socket.nextFrame();
+    await socket.nextFrame();
+    for (const garbage of ["hello?", '{"type":"metric","seq":99}', "", "PING"]) {
+      socket.ws.send(garbage);
+      expect(await socket.nextFrame()).toEqual({
+        type: "error",
+        code: "unsupported_frame",
+        message: 'Subscribers only send "ping"; this topic accepts no other frames.',
+      });
+    }
+    socket.ws.send("ping");
+    expect(await socket.nextText()).toBe("pong");
+  });
+
+  it("close an oversized client with 1009", async () => {
+    const socket = await subscribe("/topics/announcements");
+    await socket.nextFrame();
+    socket.ws.send("x".repeat(4096));
+    expect((await socket.closed()).code).toBe(1009);
+  });
+
+  it("close a flooding client with 1008", async () => {
+    const socket = await subscribe("/topics/announcements");
+    await socket.nextFrame();
+    for (let i = 0; i < 40; i++) socket.ws.send(`flood ${i}`);
+    expect((await socket.closed()).code).toBe(1008);
+  });
+
+  it("changed no topic's seq", async () => {
+    expect(await seqOf("announcements")).toBe(1);
+    expect(await seqOf("ops", `?token=${await token({ topic: "ops" })}`)).toBe(0);
+  });
+});

@@ -17,10 +17,17 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            // Test-only secrets, an origin allow-list so that the Origin checks run, and a
-            // subscriber cap small enough to reach.
+            // Test-only secrets, an origin allow-list so that the Origin checks run, a subscriber
+            // cap small enough to reach, and no FEED_URL (nothing serves HTTP inside workerd), so
+            // the feed job fails at once: the tests of the real handler assert that isolation.
             miniflare: {
-              bindings: { ...TEST_SECRETS, TEST_MIGRATIONS, ALLOWED_ORIGINS: "https://dash.example", MAX_SUBSCRIBERS: "40" },
+              bindings: {
+                ...TEST_SECRETS,
+                TEST_MIGRATIONS,
+                ALLOWED_ORIGINS: "https://dash.example",
+                MAX_SUBSCRIBERS: "40",
+                FEED_URL: "",
+              },
             },
           }),
         ],

@@ -21,8 +21,8 @@ const USAGE = `Usage: npm start -- [--port N] [--every SECONDS] [--persist-to DI
 Runs wrangler dev and fires the crons of wrangler.toml [triggers] at their due times (UTC),
 as Cloudflare does in production. Ctrl-C stops everything.
 
-  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}); other ports also set PROBE_URLS to
-                    this server's /health so the uptime job probes it
+  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}); other ports also point PROBE_URLS
+                    and FEED_URL at this server's /health
   --every SECONDS   fire every cron every SECONDS seconds instead (demos); each firing gets
                     its own second as scheduledTime, so none is deduplicated
   --persist-to DIR  keep local state in DIR instead of .wrangler/state
@@ -147,8 +147,8 @@ async function main() {
   server = await startDevServer({
     port: options.port,
     ...(options.persistTo !== undefined && { persistTo: options.persistTo }),
-    // The uptime job's default PROBE_URLS is :8787; on another port, probe this server instead.
-    vars: options.port === DEFAULT_PORT ? {} : { PROBE_URLS: `http://127.0.0.1:${options.port}/health` },
+    // The uptime and feed jobs default to :8787; on another port, point them at this server instead.
+    vars: options.port === DEFAULT_PORT ? {} : ownHealthVars(options.port),
     log: (text, stream) => process[stream].write(text),
   });
   const { url, pid } = server;
@@ -179,6 +179,15 @@ async function main() {
     wait();
   };
   scheduleAfter(Date.now());
+}
+
+/**
+ * PROBE_URLS and FEED_URL pointed at this server's own /health.
+ * @param {number} port
+ */
+function ownHealthVars(port) {
+  const own = `http://127.0.0.1:${port}/health`;
+  return { PROBE_URLS: own, FEED_URL: own };
 }
 
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);

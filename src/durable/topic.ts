@@ -216,6 +216,7 @@ export class Topic extends DurableObject<Env> {
         code: "topic_full",
         message: `Topic "${this.#topic()}" has ${this.#maxSubscribers} subscribers, its maximum.`,
       };
+      console.warn(JSON.stringify({ event: "rejected", status: 503, code: error.code, topic: this.#topic() }));
       return Response.json({ error }, { status: 503, headers: { "Retry-After": "30" } });
     }
     const params = new URL(request.url).searchParams;
@@ -267,13 +268,13 @@ export class Topic extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const bytes = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
     if (bytes > MAX_CLIENT_FRAME_BYTES) {
-      ws.close(CLOSE_TOO_BIG, `frame of ${bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`);
+      this.#reject(ws, CLOSE_TOO_BIG, "frame_too_big", `frame of ${bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`);
       return;
     }
     const attachment = ws.deserializeAttachment() as Attachment;
     const { allowed, bucket } = takeToken(attachment.bucket, this.#ratePolicy, Date.now());
     if (!allowed) {
-      ws.close(CLOSE_POLICY, `more than ${this.#ratePolicy.perSecond} frames per second`);
+      this.#reject(ws, CLOSE_POLICY, "rate_limited", `more than ${this.#ratePolicy.perSecond} frames per second`);
       return;
     }
     // The bucket lives in the attachment, so the limit holds across hibernation.
@@ -360,6 +361,12 @@ export class Topic extends DurableObject<Env> {
 
   #subscribers(): number {
     return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  }
+
+  /** Closes a misbehaving subscriber, with one log line per rejection. */
+  #reject(ws: WebSocket, code: number, reason: string, detail: string): void {
+    console.warn(JSON.stringify({ event: "rejected", close: code, code: reason, topic: this.#topic(), detail }));
+    this.#close(ws, code, detail);
   }
 
   #close(ws: WebSocket, code: number, reason: string): void {

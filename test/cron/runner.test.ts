@@ -192,13 +192,20 @@ describe("runDue", () => {
   });
 });
 
+/** Runs the real scheduled handler for one minute firing; the feed job (no FEED_URL here) always fails. */
+async function fireMinute(scheduledTime: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await expect(worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx)).rejects.toThrow(
+    '1 of 3 jobs failed for cron "* * * * *": feed',
+  );
+  await waitOnExecutionContext(ctx);
+}
+
 describe("scheduled handler", () => {
   it("broadcasts the system job's counts of every public topic to a connected socket", async () => {
     const socket = await openSocket("/topics/system");
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", topic: "system", seq: 0 });
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: T, cron: "* * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await fireMinute(T);
     expect(await socket.nextFrame()).toEqual({
       type: "metric",
       topic: "system",
@@ -209,6 +216,7 @@ describe("scheduled handler", () => {
           { topic: "uptime", subscribers: 0, published: 0 },
           { topic: "pulse", subscribers: 0, published: 0 },
           { topic: "events", subscribers: 0, published: 0 },
+          { topic: "feed", subscribers: 0, published: 0 },
           { topic: "announcements", subscribers: 0, published: 0 },
         ],
       },
@@ -225,14 +233,23 @@ describe("scheduled handler", () => {
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 1 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1 }); // last value on join
     const later = T + 60_000;
-    for (let i = 0; i < 2; i++) {
-      const ctx = createExecutionContext();
-      await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), env, ctx);
-      await waitOnExecutionContext(ctx);
-    }
+    for (let i = 0; i < 2; i++) await fireMinute(later);
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 2, runId: `system@${later}` });
     await socket.expectSilence(300);
     expect(await (await exports.default.fetch("http://edgebeat.test/topics/system")).json()).toMatchObject({ seq: 2 });
+  });
+
+  it("isolates the failing feed job: the others publish, the feed topic turns failing", async () => {
+    const later = T + 120_000;
+    await fireMinute(later);
+    expect((await env.TOPIC.getByName("system").runs(1))[0]).toMatchObject({ runId: `system@${later}`, status: "ok" });
+    expect((await env.TOPIC.getByName("feed").runs(1))[0]).toMatchObject({
+      runId: `feed@${later}`,
+      status: "failed",
+      attempts: 1,
+      error: "FEED_URL is not set: point it at a JSON endpoint in wrangler.toml [vars]",
+    });
+    expect((await env.TOPIC.getByName("feed").snapshot()).status).toBe("failing");
   });
 
   it("records an unreachable probe as a result with ok: false, not a failure", async () => {

@@ -20,13 +20,14 @@ export function removeStateDir(dir: string | undefined): Promise<void> {
 /** The tail of wrangler's output from the servers this test file started. */
 let output = "";
 
-/** Starts `wrangler dev` on a free port, persisting to `persistTo`, with PROBE_URLS set to its own /health. */
-export async function startServer(persistTo: string): Promise<DevServer> {
+/** Starts `wrangler dev` on a free port, persisting to `persistTo`, with PROBE_URLS and FEED_URL set to its own /health. */
+export async function startServer(persistTo: string, vars: Record<string, string> = {}): Promise<DevServer> {
   const port = await freePort();
   const log = (text: string) => {
     output = (output + text).slice(-10_000);
   };
-  return startDevServer({ port, persistTo, vars: { PROBE_URLS: `http://127.0.0.1:${port}/health` }, secrets: E2E_SECRETS, log });
+  const own = `http://127.0.0.1:${port}/health`;
+  return startDevServer({ port, persistTo, vars: { PROBE_URLS: own, FEED_URL: own, ...vars }, secrets: E2E_SECRETS, log });
 }
 
 /** After a failed test, prints wrangler's recent output: reloads, job runs and errors explain most failures. */

@@ -25,6 +25,7 @@ describe("GET /topics", () => {
         { topic: "uptime", job: "uptime", schedule: "*/5 * * * *", private: false },
         { topic: "pulse", job: "pulse", schedule: "* * * * *", private: false },
         { topic: "events", job: "events", schedule: "* * * * *", private: false },
+        { topic: "feed", job: "feed", schedule: "* * * * *", private: false },
         { topic: "announcements", job: null, schedule: null, private: false },
         { topic: "ops", job: null, schedule: null, private: true },
       ],

@@ -1,8 +1,9 @@
 /** The job registry: every job edgebeat runs. `wrangler.toml [triggers] crons` lists exactly their schedules. */
 import type { Job } from "../job";
 import { events } from "./events";
+import { feed } from "./feed";
 import { pulse } from "./pulse";
 import { system } from "./system";
 import { uptime } from "./uptime";
 
-export const JOBS: readonly Job[] = [system, uptime, pulse, events];
+export const JOBS: readonly Job[] = [system, uptime, pulse, events, feed];

@@ -1,9 +1,10 @@
-/** Backoff arithmetic: pure, so tests inject the random source. */
+/** The runner's retry arithmetic: pure, so tests inject the random source. */
+import { fullJitterDelay } from "../backoff";
 import type { Job, RetryPolicy } from "./job";
 
 /** The wait before attempt `attempt + 1`: full jitter, random() × min(maxMs, baseMs × 2^(attempt−1)). */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  return Math.floor(random() * Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1)));
+  return fullJitterDelay(attempt, policy, random);
 }
 
 /** The longest a run can take: every attempt timing out, every wait at its cap. */

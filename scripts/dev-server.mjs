@@ -19,9 +19,14 @@ const STOP_TIMEOUT_MS = 10_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const LOG_TAIL_CHARS = 8_000;
 
-/** wrangler's environment: ours, without the `Request.cf` fetch (it needs the internet). */
+/**
+ * wrangler's environment: ours, without the `Request.cf` fetch (it needs the internet), and with
+ * this process's Node first on PATH, so that wrangler.toml `[build] command = "node …"` runs on the
+ * project's Node 22 even when this script was started without npm (whose PATH already has it).
+ */
 function wranglerEnv() {
-  return { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  const PATH = [path.dirname(process.execPath), process.env.PATH].filter(Boolean).join(path.delimiter);
+  return { ...process.env, PATH, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isTopicName } from "./client/protocol";
+import { isTopicName, type TopicInfo } from "./client/protocol";
 
 /**
  * Reads the Worker's configuration vars (wrangler.toml `[vars]`). Pure functions of `Env`, shared
@@ -54,13 +54,7 @@ export function historyLimit(env: Pick<Env, "HISTORY_LIMIT">): number {
   return positiveIntVar("HISTORY_LIMIT", env.HISTORY_LIMIT, 500);
 }
 
-/** A declared topic: fed by a job, or listed in `TOPICS` for HTTP publishes only. */
-export interface TopicInfo {
-  topic: string;
-  job: string | null;
-  schedule: string | null;
-  private: boolean;
-}
+export type { TopicInfo };
 
 /** What the routes and the `system` job need to know about a job, without running it. */
 export interface JobInfo {

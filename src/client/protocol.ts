@@ -109,6 +109,14 @@ export interface TopicSnapshot {
   status: TopicState;
 }
 
+/** One entry of `GET /topics`: a declared topic, fed by a job or listed in `TOPICS`. */
+export interface TopicInfo {
+  topic: string;
+  job: string | null;
+  schedule: string | null;
+  private: boolean;
+}
+
 /** How one run of a job ended. `skipped`: slots a late sub-minute alarm did not run. */
 export type RunStatus = "ok" | "failed" | "duplicate" | "skipped";
 
@@ -126,6 +134,21 @@ export interface RunRecord {
   /** The seq the run published (or, for a duplicate, the seq its slot got first). */
   seq: number | null;
   error: string | null;
+}
+
+/** One entry of `GET /jobs`. */
+export interface JobStatus {
+  name: string;
+  topic: string;
+  schedule: string;
+  /** A sub-minute job's interval (ms); null for a cron job. */
+  every: number | null;
+  lastRun: RunRecord | null;
+  lastSuccessAt: number | null;
+  /** The cron's next firing, or a sub-minute job's next tick (null until its watchdog armed it). */
+  nextRunAt: number | null;
+  status: TopicState;
+  detail: string;
 }
 
 /** The `system` job's value: live counts of every declared topic. */

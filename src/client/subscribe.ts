@@ -27,7 +27,7 @@ export interface SubscribeOptions {
   token?: string;
   backoff?: BackoffPolicy;
   random?: () => number;
-  /** How often to send `ping`; a socket silent for twice this long is dropped and resumed. */
+  /** How often to send `ping`; a socket that answers nothing between two pings is dropped and resumed. */
   pingIntervalMs?: number;
   WebSocket?: typeof WebSocket;
   fetch?: typeof fetch;
@@ -82,6 +82,7 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pingTimer: ReturnType<typeof setTimeout> | undefined;
   let lastHeard = 0;
+  let lastPingAt = 0;
   let stopNetworkWatch: (() => void) | null = null;
 
   const setState = (next: ConnectionState, detail?: string) => {
@@ -109,10 +110,13 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
   const keepAlive = () => {
     pingTimer = setTimeout(() => {
       if (socket === null) return;
-      if (Date.now() - lastHeard > 2 * pingMs) {
+      // Dead only if nothing came back since the last ping: robust to background tabs, whose
+      // timers the browser may delay to once a minute.
+      if (lastPingAt > lastHeard) {
         drop("no answer to ping");
         return;
       }
+      lastPingAt = Date.now();
       socket.send(PING);
       keepAlive();
     }, pingMs);
@@ -168,6 +172,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
         return;
       case "error":
         return;
+      default:
+        return;
     }
   };
 
@@ -201,7 +207,13 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
       if (socket !== ws) return;
       lastHeard = Date.now();
       if (typeof event.data !== "string" || event.data === PONG) return;
-      onFrame(parseFrame(event.data));
+      let frame: ServerFrame;
+      try {
+        frame = parseFrame(event.data);
+      } catch {
+        return; // a frame type from a newer server: ignore it rather than break
+      }
+      onFrame(frame);
     });
     const ended = (reason: string) => {
       if (socket !== ws) return; // already handled, or replaced by a newer socket

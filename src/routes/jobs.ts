@@ -1,5 +1,6 @@
 /** `/jobs`: every job with its last run, next run and status; `/jobs/:name/runs`: its run ledger. */
 import { Hono } from "hono";
+import type { JobStatus } from "../client/protocol";
 import { nextRunAfter } from "../schedule";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -23,7 +24,7 @@ jobs.get("/", async (c) => {
         nextRunAt: job.every === null ? nextRunAfter(job.schedule, now) : health.nextTickAt,
         status: health.status,
         detail: health.detail,
-      };
+      } satisfies JobStatus;
     }),
   );
   return c.json({ jobs: list });

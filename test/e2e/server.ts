@@ -20,9 +20,16 @@ export function removeStateDir(dir: string | undefined): Promise<void> {
 /** The tail of wrangler's output from the servers this test file started. */
 let output = "";
 
-/** Starts `wrangler dev` on a free port, persisting to `persistTo`, with PROBE_URLS and FEED_URL set to its own /health. */
-export async function startServer(persistTo: string, vars: Record<string, string> = {}): Promise<DevServer> {
-  const port = await freePort();
+/**
+ * Starts `wrangler dev` persisting to `persistTo`, with PROBE_URLS and FEED_URL set to its own
+ * /health: on a free port, or on `port` (to restart a server where its clients will look for it).
+ */
+export async function startServer(
+  persistTo: string,
+  vars: Record<string, string> = {},
+  options: { port?: number } = {},
+): Promise<DevServer> {
+  const port = options.port ?? (await freePort());
   const log = (text: string) => {
     output = (output + text).slice(-10_000);
   };

@@ -1,0 +1,80 @@
+/** Text for times, durations and values on the dashboard: pure, so every card words things alike. */
+import type { Json } from "../protocol";
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+// 24-hour clocks: "14:05:09" is short enough for a chart's axis, where "02:05:09 PM" collides.
+const clockFormat = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+const minuteFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** A span of time, coarser as it grows: "42 s", "3 min 5 s", "2 h 10 min", "3 d". */
+export function formatSpan(ms: number): string {
+  const abs = Math.abs(ms);
+  if (abs < MINUTE) return `${Math.floor(abs / SECOND)} s`;
+  if (abs < HOUR) {
+    const seconds = Math.floor((abs % MINUTE) / SECOND);
+    return seconds === 0 ? `${Math.floor(abs / MINUTE)} min` : `${Math.floor(abs / MINUTE)} min ${seconds} s`;
+  }
+  if (abs < DAY) return `${Math.floor(abs / HOUR)} h ${Math.floor((abs % HOUR) / MINUTE)} min`;
+  return `${Math.floor(abs / DAY)} d`;
+}
+
+/** How long ago `ts` was: "just now", "3 s ago", "2 min ago". */
+export function formatAge(ts: number, now: number): string {
+  const ago = now - ts;
+  if (ago < SECOND) return "just now";
+  return `${formatSpan(ago)} ago`;
+}
+
+/** Until `ts`: "in 42 s", then "due now", then "overdue by 12 s". */
+export function formatCountdown(ts: number, now: number): string {
+  const left = ts - now;
+  if (left >= SECOND) return `in ${formatSpan(left)}`;
+  if (left > -SECOND) return "due now";
+  return `overdue by ${formatSpan(left)}`;
+}
+
+/** A run's duration or a latency: "4 ms", "1.5 s". */
+export function formatDuration(ms: number): string {
+  return ms < SECOND ? `${Math.round(ms)} ms` : `${numberFormat.format(ms / SECOND)} s`;
+}
+
+/** Wall-clock time of day, for timestamps that are recent. */
+export function formatClock(ts: number): string {
+  return clockFormat.format(ts);
+}
+
+/** A chart's time-axis label, as fine as the distance between ticks (`stepMs`) needs. */
+export function formatTick(ts: number, stepMs: number): string {
+  if (stepMs >= DAY) return dayFormat.format(ts);
+  if (stepMs >= MINUTE) return minuteFormat.format(ts);
+  if (stepMs >= SECOND) return clockFormat.format(ts);
+  const ms = Math.round(ts) % MINUTE;
+  return `:${String(Math.floor(ms / SECOND)).padStart(2, "0")}.${String(ms % SECOND).padStart(3, "0")}`;
+}
+
+/** Full date and time, for tooltips. */
+export function formatDateTime(ts: number): string {
+  return dateTimeFormat.format(ts);
+}
+
+export function formatNumber(value: number): string {
+  return numberFormat.format(value);
+}
+
+/** `value` as JSON, cut to `max` characters with an ellipsis. */
+export function formatJson(value: Json, { pretty = false, max = 600 } = {}): string {
+  const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? "null";
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

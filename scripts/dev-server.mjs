@@ -153,9 +153,13 @@ async function applyD1Migrations(persistArgs, log) {
     if (typeof binding !== "string" || typeof dir !== "string" || !existsSync(path.join(ROOT, dir))) continue;
     const child = spawn(process.execPath, [WRANGLER, "d1", "migrations", "apply", binding, "--local", ...persistArgs], {
       cwd: ROOT,
+      // Its own group too, tracked like the server, so an exit during migrations leaves no workerd behind.
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: wranglerEnv(),
     });
+    const pid = child.pid;
+    if (pid !== undefined) track(pid);
     let output = "";
     for (const stream of /** @type {const} */ (["stdout", "stderr"])) {
       child[stream].setEncoding("utf8");
@@ -164,9 +168,13 @@ async function applyD1Migrations(persistArgs, log) {
         log?.(text, stream);
       });
     }
-    const timer = setTimeout(() => child.kill("SIGKILL"), MIGRATE_TIMEOUT_MS);
+    const timer = setTimeout(() => pid !== undefined && killGroup(pid), MIGRATE_TIMEOUT_MS);
     const code = await new Promise((resolve) => child.once("exit", resolve));
     clearTimeout(timer);
+    if (pid !== undefined) {
+      untrack(pid);
+      killGroup(pid); // anything it left running (its workerd) goes with it
+    }
     if (code !== 0) {
       throw new Error(`wrangler d1 migrations apply ${binding} --local failed (exit ${code}):\n${output.slice(-LOG_TAIL_CHARS)}`);
     }

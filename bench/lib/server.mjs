@@ -1,0 +1,93 @@
+/**
+ * The benchmarks' edgebeat server: a real `wrangler dev` started with the project's own
+ * `startDevServer` (scripts/dev-server.mjs), with bench secrets and a temp state directory.
+ *
+ * It runs from a private snapshot of the project (wrangler.toml, src/, public/, migrations/,
+ * scripts/ as they are when the bench starts; node_modules linked), because `wrangler dev`
+ * rebuilds and reloads the Worker whenever a watched file changes, which drops every socket: an
+ * edit in the working tree during a 10-minute soak would otherwise show up as reconnects.
+ */
+import { execFileSync } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+/** What `wrangler dev` and startDevServer read from the project. */
+const SNAPSHOT_ENTRIES = [
+  "wrangler.toml",
+  "package.json",
+  "tsconfig.json",
+  "worker-configuration.d.ts",
+  "src",
+  "public",
+  "migrations",
+  "scripts",
+];
+
+export const BENCH_SECRETS = { PUBLISH_TOKEN: "bench-token", SUBSCRIBE_SECRET: "bench-secret-bench-secret-bench-!!" };
+
+/** A fresh, empty `--persist-to` directory. */
+export function makeStateDir() {
+  return mkdtempSync(path.join(tmpdir(), "edgebeat-bench-state-"));
+}
+
+/** @param {string} dir */
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Copies the project into a temp directory and loads that copy's scripts/dev-server.mjs.
+ * @returns {Promise<{ root: string, devServer: typeof import("../../scripts/dev-server.mjs") }>}
+ */
+export async function snapshotProject() {
+  const root = mkdtempSync(path.join(tmpdir(), "edgebeat-bench-src-"));
+  for (const entry of SNAPSHOT_ENTRIES) {
+    if (existsSync(path.join(REPO, entry))) cpSync(path.join(REPO, entry), path.join(root, entry), { recursive: true });
+  }
+  symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  const devServer = await import(pathToFileURL(path.join(root, "scripts", "dev-server.mjs")).href);
+  return { root, devServer };
+}
+
+/**
+ * Starts wrangler dev on `port` persisting to `stateDir`; its output is appended to `logFile`.
+ * PROBE_URLS and FEED_URL point at the server itself (no cron fires during a bench anyway).
+ * @param {typeof import("../../scripts/dev-server.mjs")} devServer
+ * @param {{ port: number, stateDir: string, logFile: string }} options
+ */
+export function startServer(devServer, { port, stateDir, logFile }) {
+  const own = `http://127.0.0.1:${port}/health`;
+  appendFileSync(logFile, `\n===== bench: starting wrangler dev on port ${port} at ${new Date().toISOString()}\n`);
+  return devServer.startDevServer({
+    port,
+    persistTo: stateDir,
+    secrets: BENCH_SECRETS,
+    vars: { PROBE_URLS: own, FEED_URL: own },
+    log: (text) => appendFileSync(logFile, text),
+  });
+}
+
+/**
+ * The workerd processes of process group `pgid`, from `ps -eo pid,pgid,args`. wrangler dev runs
+ * two: its proxy (listening on the public port: `--socket-addr=entry=127.0.0.1:<port>`) and the
+ * user runtime that serves the Worker and its Durable Objects.
+ * @param {number} pgid
+ * @param {number} port the public port
+ * @returns {{ pid: number, role: "user" | "proxy" }[]}
+ */
+export function workerdProcesses(pgid, port) {
+  const out = execFileSync("ps", ["-eo", "pid,pgid,args"], { encoding: "utf8" });
+  /** @type {{ pid: number, role: "user" | "proxy" }[]} */
+  const found = [];
+  for (const line of out.split("\n").slice(1)) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (match === null || Number(match[2]) !== pgid) continue;
+    const args = match[3] ?? "";
+    if (!/(^|\/)workerd$/.test(args.split(" ")[0] ?? "")) continue;
+    found.push({ pid: Number(match[1]), role: args.includes(`entry=127.0.0.1:${port} `) ? "proxy" : "user" });
+  }
+  return found;
+}

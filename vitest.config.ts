@@ -18,8 +18,9 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Test-only secrets, an origin allow-list so that the Origin checks run, a subscriber
-            // cap small enough to reach, and no FEED_URL (nothing serves HTTP inside workerd), so
-            // the feed job fails at once: the tests of the real handler assert that isolation.
+            // cap small enough to reach, no FEED_URL (nothing serves HTTP inside workerd), so the
+            // feed job fails at once: the tests of the real handler assert that isolation; and
+            // announcements sharded over 3 objects, so every test of it runs through shards.
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
@@ -27,6 +28,7 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://dash.example",
                 MAX_SUBSCRIBERS: "40",
                 FEED_URL: "",
+                SHARDS: "announcements:3",
               },
             },
           }),

@@ -83,3 +83,23 @@ export function declaredTopics(jobs: readonly JobInfo[], env: Pick<Env, "TOPICS"
   }
   return [...topics.values()];
 }
+
+/** How many shards each hot topic spreads its subscribers over: `SHARDS = "topic:4,other:2"`. */
+export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of listVar(env.SHARDS)) {
+    const [topic = "", count = ""] = item.split(":").map((part) => part.trim());
+    const shards = Number(count);
+    if (!isTopicName(topic) || !Number.isSafeInteger(shards) || shards < 1 || shards > 64) {
+      throw new Error(`SHARDS entry "${item}" must be topic:count with a count from 1 to 64: fix wrangler.toml [vars]`);
+    }
+    counts.set(topic, shards);
+  }
+  return counts;
+}
+
+/** The names of a topic's shard objects (`topic/0` …), or none when it is not sharded. */
+export function shardNames(env: Pick<Env, "SHARDS">, topic: string): string[] {
+  const count = shardCounts(env).get(topic) ?? 1;
+  return count <= 1 ? [] : Array.from({ length: count }, (_, i) => `${topic}/${i}`);
+}

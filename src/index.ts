@@ -4,6 +4,7 @@ import { scheduled } from "./cron/scheduled";
 import { createApp } from "./routes/app";
 
 export { JobRunner } from "./cron/entrypoint";
+export { TopicShard } from "./durable/shard";
 export { Topic } from "./durable/topic";
 
 const app = createApp(JOBS);

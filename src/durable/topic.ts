@@ -3,32 +3,14 @@
  * freshness (SQLite), its one alarm, and every subscriber socket (hibernatable WebSockets).
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  CLOSE_INTERNAL,
-  CLOSE_POLICY,
-  CLOSE_TOO_BIG,
-  encodeFrame,
-  type MetricFrame,
-  PING,
-  PONG,
-  type RunRecord,
-  type ServerFrame,
-  type TopicSnapshot,
-  type TopicState,
-} from "../client/protocol";
-import { clientRatePolicy, historyLimit, maxSubscribers } from "../config";
+import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
+import { clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
 import { joinFrames } from "./join";
 import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
-import { type Bucket, fullBucket, type RatePolicy, takeToken } from "./rate-limit";
 import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
 import { clearSchedule, dueSchedules, earliestSchedule, getSchedule, setSchedule, type TickData } from "./schedules";
 import { migrate } from "./schema";
-
-/** What each socket carries through hibernation (kept far below the 2 KiB of older runtimes). */
-interface Attachment {
-  joinedAt: number;
-  bucket: Bucket;
-}
+import { Subscribers } from "./subscribers";
 
 interface StateRow extends Record<string, SqlStorageValue> {
   epoch: string;
@@ -40,23 +22,17 @@ interface StateRow extends Record<string, SqlStorageValue> {
 
 /** Dedupe keys of the last this-many publishes are kept; older runIds and ids may publish again. */
 export const DEDUPE_LIMIT = 10_000;
-/** Client frames larger than this close the socket with 1009. */
-export const MAX_CLIENT_FRAME_BYTES = 1024;
 
 export class Topic extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
-  readonly #ratePolicy: RatePolicy;
-  readonly #maxSubscribers: number;
+  readonly #sockets: Subscribers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#historyLimit = historyLimit(env);
-    this.#ratePolicy = clientRatePolicy(env);
-    this.#maxSubscribers = maxSubscribers(env);
-    // Auto-response answers "ping" without waking the object, so idle sockets cost nothing.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.#sockets = new Subscribers(ctx, () => this.#topic(), clientRatePolicy(env), maxSubscribers(env));
     migrate(this.#sql);
   }
 
@@ -107,7 +83,7 @@ export class Topic extends DurableObject<Env> {
       return { seq, text };
     });
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
-    if (outcome.text !== null) this.#broadcast(outcome.text);
+    if (outcome.text !== null) this.#broadcast(outcome.text, outcome.seq);
     if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
     await this.#armAlarm();
     return { topic, seq: outcome.seq, duplicate: outcome.text === null };
@@ -154,7 +130,7 @@ export class Topic extends DurableObject<Env> {
       topic: this.#topic(),
       seq: state.seq,
       latest: latest === null ? null : (JSON.parse(latest) as MetricFrame),
-      subscribers: this.#subscribers(),
+      subscribers: await this.#subscribers(),
       updatedAt: state.updated_at,
       status: state.status,
     };
@@ -162,7 +138,7 @@ export class Topic extends DurableObject<Env> {
 
   /** Live counts for the `system` job, without the latest value. */
   async counts(): Promise<{ subscribers: number; published: number }> {
-    return { subscribers: this.#subscribers(), published: this.#state().seq };
+    return { subscribers: await this.#subscribers(), published: this.#state().seq };
   }
 
   /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
@@ -171,6 +147,20 @@ export class Topic extends DurableObject<Env> {
       .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
       .toArray()
       .map((row) => JSON.parse(row.frame) as MetricFrame);
+  }
+
+  /** For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
+  async join(since: number | null, epoch: string | null): Promise<{ frames: string[]; seq: number; epoch: string }> {
+    const state = this.#state();
+    return { frames: this.#join(since, epoch), seq: state.seq, epoch: state.epoch };
+  }
+
+  /** For a shard catching up: kept metric frames with `seq > since`, as stored (serialized), oldest first. */
+  async frames(since: number, limit: number): Promise<string[]> {
+    return this.#sql
+      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
+      .toArray()
+      .map((row) => row.frame);
   }
 
   /** The run ledger, newest first. */
@@ -194,7 +184,7 @@ export class Topic extends DurableObject<Env> {
   async metrics(): Promise<TopicMetrics> {
     const state = this.#state();
     return {
-      subscribers: this.#subscribers(),
+      subscribers: await this.#subscribers(),
       seq: state.seq,
       status: state.status,
       updatedAt: state.updated_at,
@@ -208,27 +198,10 @@ export class Topic extends DurableObject<Env> {
    * join frames are sent before anything else can run, so a racing publish is never missed or repeated.
    */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade." } }, { status: 426 });
-    }
-    if (this.#subscribers() >= this.#maxSubscribers) {
-      const error = {
-        code: "topic_full",
-        message: `Topic "${this.#topic()}" has ${this.#maxSubscribers} subscribers, its maximum.`,
-      };
-      console.warn(JSON.stringify({ event: "rejected", status: 503, code: error.code, topic: this.#topic() }));
-      return Response.json({ error }, { status: 503, headers: { "Retry-After": "30" } });
-    }
+    const refusal = this.#sockets.refusal(request);
+    if (refusal !== null) return refusal;
     const params = new URL(request.url).searchParams;
-    const since = params.has("since") ? Number(params.get("since")) : null;
-    const { 0: client, 1: server } = new WebSocketPair();
-    // Hibernation API: the runtime owns the socket, so the object may sleep while it stays open.
-    this.ctx.acceptWebSocket(server);
-    const now = Date.now();
-    server.serializeAttachment({ joinedAt: now, bucket: fullBucket(this.#ratePolicy, now) } satisfies Attachment);
-    const join = { topic: this.#topic(), state: this.#state(), since, epoch: params.get("epoch") };
-    for (const text of joinFrames(this.#sql, join)) server.send(text);
-    return new Response(null, { status: 101, webSocket: client });
+    return this.#sockets.accept(this.#join(params.has("since") ? Number(params.get("since")) : null, params.get("epoch")));
   }
 
   /**
@@ -266,25 +239,7 @@ export class Topic extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const bytes = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
-    if (bytes > MAX_CLIENT_FRAME_BYTES) {
-      this.#reject(ws, CLOSE_TOO_BIG, "frame_too_big", `frame of ${bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`);
-      return;
-    }
-    const attachment = ws.deserializeAttachment() as Attachment;
-    const { allowed, bucket } = takeToken(attachment.bucket, this.#ratePolicy, Date.now());
-    if (!allowed) {
-      this.#reject(ws, CLOSE_POLICY, "rate_limited", `more than ${this.#ratePolicy.perSecond} frames per second`);
-      return;
-    }
-    // The bucket lives in the attachment, so the limit holds across hibernation.
-    ws.serializeAttachment({ ...attachment, bucket } satisfies Attachment);
-    const error = {
-      type: "error",
-      code: "unsupported_frame",
-      message: `Subscribers only send "${PING}"; this topic accepts no other frames.`,
-    } satisfies ServerFrame;
-    ws.send(encodeFrame(error));
+    this.#sockets.onMessage(ws, message);
   }
 
   override async webSocketClose(_ws: WebSocket, _code: number, _reason: string, _wasClean: boolean): Promise<void> {
@@ -293,8 +248,7 @@ export class Topic extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    console.warn(JSON.stringify({ event: "websocket_error", topic: this.#topic(), error: String(error) }));
-    this.#close(ws, CLOSE_INTERNAL, "socket error");
+    this.#sockets.onError(ws, error);
   }
 
   #topic(): string {
@@ -338,7 +292,7 @@ export class Topic extends DurableObject<Env> {
     if (current.status === state && current.detail === detail) return;
     this.#sql.exec("UPDATE topic_state SET status = ?, detail = ? WHERE id = 1", state, detail);
     if (current.status !== state || state !== "ok")
-      this.#broadcast(encodeFrame({ type: "status", topic: this.#topic(), state, detail }));
+      this.#broadcast(encodeFrame({ type: "status", topic: this.#topic(), state, detail }), null);
   }
 
   /** Points the one alarm at the earliest schedule, or clears it. */
@@ -348,32 +302,34 @@ export class Topic extends DurableObject<Env> {
     else if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** Sends one serialized frame to every socket; a socket that fails is closed and skipped. */
-  #broadcast(text: string): void {
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        this.#close(ws, CLOSE_INTERNAL, "send failed");
-      }
-    }
+  #join(since: number | null, epoch: string | null): string[] {
+    return joinFrames(this.#sql, { topic: this.#topic(), state: this.#state(), since, epoch });
   }
 
-  #subscribers(): number {
-    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  /** Sends a frame to this object's sockets, and to every shard of a sharded topic (one RPC each, in parallel). */
+  #broadcast(text: string, seq: number | null): void {
+    this.#sockets.broadcast(text);
+    const shards = shardNames(this.env, this.#topic());
+    if (shards.length === 0) return;
+    const epoch = this.#state().epoch;
+    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliver(seq, text, epoch));
+    // A shard that misses a frame fetches it on the next one (it tracks seq); a client that sees a gap resumes.
+    this.ctx.waitUntil(
+      Promise.allSettled(sends).then((results) => {
+        for (const result of results) {
+          if (result.status === "rejected")
+            console.error(
+              JSON.stringify({ event: "shard_unreachable", topic: this.#topic(), seq, error: String(result.reason) }),
+            );
+        }
+      }),
+    );
   }
 
-  /** Closes a misbehaving subscriber, with one log line per rejection. */
-  #reject(ws: WebSocket, code: number, reason: string, detail: string): void {
-    console.warn(JSON.stringify({ event: "rejected", close: code, code: reason, topic: this.#topic(), detail }));
-    this.#close(ws, code, detail);
-  }
-
-  #close(ws: WebSocket, code: number, reason: string): void {
-    try {
-      ws.close(code, reason);
-    } catch {
-      // Already closed: nothing left to do for this socket.
-    }
+  /** Open sockets here and on every shard. */
+  async #subscribers(): Promise<number> {
+    const shards = shardNames(this.env, this.#topic());
+    const counts = await Promise.all(shards.map((name) => this.env.SHARD.getByName(name).count()));
+    return counts.reduce((sum, n) => sum + n, this.#sockets.count());
   }
 }

@@ -1,7 +1,7 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { declaredTopics, listVar } from "../config";
+import { declaredTopics, listVar, shardNames } from "../config";
 import { requirePublishToken, requireSubscribeToken } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -23,7 +23,7 @@ topics.get("/:topic", async (c) => {
     throw new ApiError(403, "origin_not_allowed", `Origin ${origin} may not subscribe; see ALLOWED_ORIGINS.`);
   }
   // The object answers the upgrade itself; forward the request untouched.
-  return stub.fetch(c.req.raw);
+  return subscriberObject(c.env, info.topic).fetch(c.req.raw);
 });
 
 topics.get("/:topic/history", async (c) => {
@@ -56,3 +56,10 @@ topics.post(
     return c.json(result, 202);
   },
 );
+
+/** The object a new subscriber joins: the topic's owner, or, for a sharded topic, one of its shards at random. */
+function subscriberObject(env: Env, topic: string): { fetch(request: Request): Promise<Response> } {
+  const shards = shardNames(env, topic);
+  const shard = shards[Math.floor(Math.random() * shards.length)];
+  return shard === undefined ? env.TOPIC.getByName(topic) : env.SHARD.getByName(shard);
+}

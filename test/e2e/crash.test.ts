@@ -2,6 +2,7 @@
  * Crash and restart: 55 subscribers on the project's client while publishes (POST) and cron
  * firings stream in; the whole dev server is killed with SIGKILL mid-stream and restarted on the
  * same state, three times. Every subscriber must end with every seq exactly once, in order.
+ * announcements is sharded over 3 objects here, so the shards' ordering and catch-up are tested too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, fireCron, freePort, startDevServer } from "../../scripts/dev-server.mjs";
@@ -9,6 +10,7 @@ import { type Subscription, subscribe } from "../../src/client/subscribe";
 import { E2E_SECRETS, makeStateDir, removeStateDir } from "./server";
 
 const ROUNDS = 3;
+const SHARDED = { SHARDS: "announcements:3" };
 const SUBSCRIBERS = { announcements: 50, system: 5 };
 
 let port: number;
@@ -19,7 +21,7 @@ const subscriptions: Subscription[] = [];
 beforeAll(async () => {
   port = await freePort();
   stateDir = await makeStateDir();
-  server = await startDevServer({ port, persistTo: stateDir, secrets: E2E_SECRETS });
+  server = await startDevServer({ port, persistTo: stateDir, secrets: E2E_SECRETS, vars: SHARDED });
 });
 
 afterAll(async () => {
@@ -107,7 +109,7 @@ describe("crash and restart mid-stream", () => {
       await server?.stop(); // SIGKILL to the whole process group, mid-stream
       server = undefined;
       await sleep(300);
-      server = await startDevServer({ port, persistTo: stateDir, secrets: E2E_SECRETS });
+      server = await startDevServer({ port, persistTo: stateDir, secrets: E2E_SECRETS, vars: SHARDED });
       await until(`round ${round}: every subscriber live again`, () => watchers.every((w) => w.subscription.state === "live"));
     }
     await sleep(1_000);

@@ -33,6 +33,12 @@ export async function openTopicSocket(topic: string, query = ""): Promise<TestSo
   return attach(path, await env.TOPIC.getByName(topic).fetch(request));
 }
 
+/** Subscribes straight at a shard object (`topic/index`), as the Worker routes a subscriber of a sharded topic. */
+export async function openShardSocket(name: string, query = ""): Promise<TestSocket> {
+  const request = new Request(`http://edgebeat.test/topics/${name}${query}`, { headers: { Upgrade: "websocket" } });
+  return attach(`shard ${name}`, await env.SHARD.getByName(name).fetch(request));
+}
+
 async function attach(path: string, response: Response): Promise<TestSocket> {
   const ws = response.webSocket;
   if (response.status !== 101 || ws === null) {

@@ -398,10 +398,16 @@ function readmeSummary(r) {
   return table(
     ["soak (`npm run bench:soak`)", "last run"],
     [
-      ["subscribers × values (rate)", `${r.parameters.subscribers} × ${r.parameters.values} (${r.parameters.ratePerSecond}/s for ${r.parameters.minutes} min)`],
+      [
+        "subscribers × values (rate)",
+        `${r.parameters.subscribers} × ${r.parameters.values} (${r.parameters.ratePerSecond}/s for ${r.parameters.minutes} min)`,
+      ],
       ["delivered / expected", `${r.totals.delivered} / ${r.totals.expected}`],
       ["lost, duplicated, out of order", `${r.totals.lost}, ${r.totals.duplicated}, ${r.totals.outOfOrder}`],
-      ["delivery latency p50 / p99 / max", `${r.timing.deliveryLatencyMs.p50} / ${r.timing.deliveryLatencyMs.p99} / ${r.timing.deliveryLatencyMs.max} ms`],
+      [
+        "delivery latency p50 / p99 / max",
+        `${r.timing.deliveryLatencyMs.p50} / ${r.timing.deliveryLatencyMs.p99} / ${r.timing.deliveryLatencyMs.max} ms`,
+      ],
       ["runtime RSS start / middle / end", `${rss(mem.start)} / ${rss(mem.middle)} / ${rss(mem.end)}`],
       ["machine, date", `${r.machine.cores} cores, ${r.date.slice(0, 10)}, commit ${r.machine.commit}`],
     ],

@@ -1,9 +1,9 @@
 /** Cron firings against a real `wrangler dev`: one frame per run to every subscriber, repeats published once, join and resume. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, fireCron } from "../../scripts/dev-server.mjs";
+import { describe, expect, it } from "vitest";
+import { fireCron } from "../../scripts/dev-server.mjs";
 import { type HelloFrame, type MetricFrame, parseFrame } from "../../src/client/protocol";
-import { getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
-import { type E2eSocket, openSocket } from "./socket";
+import { getJson, useServer } from "./server";
+import type { E2eSocket } from "./socket";
 
 /**
  * The slots the platform would fire right now. Not fixed constants: after a run, each topic arms a
@@ -16,28 +16,8 @@ const FIVE_MINUTES = NOW - (NOW % 300_000);
 /** Topics whose counts this file controls; any other (say a sub-minute job's) may publish on its own alarm. */
 const KNOWN_TOPICS = ["system", "uptime", "announcements"];
 
-let server: DevServer;
-let stateDir: string;
-const sockets: E2eSocket[] = [];
-
-async function subscribe(path: string): Promise<E2eSocket> {
-  const socket = await openSocket(server.url, path);
-  sockets.push(socket);
-  return socket;
-}
-
-printServerOutputOnFailure();
-
-beforeAll(async () => {
-  stateDir = await makeStateDir();
-  server = await startServer(stateDir);
-});
-
-afterAll(async () => {
-  for (const socket of sockets) socket.ws.close();
-  await server?.stop();
-  await removeStateDir(stateDir);
-});
+const dev = useServer();
+const subscribe = (path: string) => dev.subscribe(path);
 
 // The tests run in order and build on each other: one server, one topic history.
 describe("cron firings on a real wrangler dev", () => {
@@ -61,13 +41,13 @@ describe("cron firings on a real wrangler dev", () => {
 
   it("sends every subscriber the same single metric frame for a firing", async () => {
     // The value lists every declared public topic: the job topics in job order, then wrangler.toml's TOPICS.
-    const declared = (await getJson(server, "/topics")).body as { topics: { topic: string; private: boolean }[] };
+    const declared = (await getJson(dev.server, "/topics")).body as { topics: { topic: string; private: boolean }[] };
     const names = declared.topics.filter((info) => !info.private).map((info) => info.topic);
     expect(names).not.toContain("ops");
     expect(names).toEqual(expect.arrayContaining(KNOWN_TOPICS));
     expect(names.slice(0, 2)).toEqual(["system", "uptime"]);
     const before = Date.now();
-    expect(await fireCron(server.url, "* * * * *", MINUTE)).toEqual({ status: 200, body: "ok" });
+    expect(await fireCron(dev.server.url, "* * * * *", MINUTE)).toEqual({ status: 200, body: "ok" });
     const after = Date.now();
     const texts = await Promise.all(clients.map((client) => client.nextText()));
     // Serialized once, sent as the same string to every socket.
@@ -96,9 +76,9 @@ describe("cron firings on a real wrangler dev", () => {
   });
 
   it("publishes a repeated firing of the same cron and time only once", async () => {
-    expect(await fireCron(server.url, "* * * * *", MINUTE)).toEqual({ status: 200, body: "ok" });
+    expect(await fireCron(dev.server.url, "* * * * *", MINUTE)).toEqual({ status: 200, body: "ok" });
     await Promise.all(clients.map((client) => client.expectSilence(500)));
-    expect(await getJson(server, "/topics/system")).toEqual({
+    expect(await getJson(dev.server, "/topics/system")).toEqual({
       status: 200,
       body: { topic: "system", seq: 1, latest: metric, subscribers: 3, updatedAt: metric.ts, status: "ok" },
     });
@@ -113,13 +93,13 @@ describe("cron firings on a real wrangler dev", () => {
       epoch: expect.any(String),
       serverTime: expect.any(Number),
     });
-    expect(await fireCron(server.url, "*/5 * * * *", FIVE_MINUTES)).toEqual({ status: 200, body: "ok" });
+    expect(await fireCron(dev.server.url, "*/5 * * * *", FIVE_MINUTES)).toEqual({ status: 200, body: "ok" });
     const frame = await watcher.nextFrame();
     expect(frame).toEqual({
       type: "metric",
       topic: "uptime",
       seq: 1,
-      value: { probes: [{ url: `${server.url}/health`, ok: true, status: 200, latencyMs: expect.any(Number), error: null }] },
+      value: { probes: [{ url: `${dev.server.url}/health`, ok: true, status: 200, latencyMs: expect.any(Number), error: null }] },
       ts: expect.any(Number),
       runId: `uptime@${FIVE_MINUTES}`,
       job: "uptime",

@@ -1,38 +1,16 @@
 /** Hostile clients against a real `wrangler dev`: every refusal has its documented code, and no topic changes. */
 import { request } from "node:http";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DevServer } from "../../scripts/dev-server.mjs";
-import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
-import { type E2eSocket, openSocket } from "./socket";
+import { describe, expect, it } from "vitest";
+import { E2E_SECRETS, getJson, useServer } from "./server";
 
-let server: DevServer;
-let stateDir: string;
-const sockets: E2eSocket[] = [];
-
-printServerOutputOnFailure();
-
-beforeAll(async () => {
-  stateDir = await makeStateDir();
-  server = await startServer(stateDir);
-});
-
-afterAll(async () => {
-  for (const socket of sockets) socket.ws.close();
-  await server?.stop();
-  await removeStateDir(stateDir);
-});
-
-async function subscribe(path: string): Promise<E2eSocket> {
-  const socket = await openSocket(server.url, path);
-  sockets.push(socket);
-  return socket;
-}
+const dev = useServer();
+const subscribe = (path: string) => dev.subscribe(path);
 
 /** Sends a real WebSocket upgrade request and returns the HTTP answer when it is not 101. */
 function refusedUpgrade(path: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server.url}${path}`, {
+    const req = request(`${dev.server.url}${path}`, {
       headers: {
         Connection: "Upgrade",
         Upgrade: "websocket",
@@ -62,7 +40,7 @@ function refusedUpgrade(path: string): Promise<{ status: number; body: unknown }
 async function post(path: string, body: string, authorization?: string) {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (authorization !== undefined) headers.Authorization = authorization;
-  const response = await fetch(`${server.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(5_000) });
+  const response = await fetch(`${dev.server.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(5_000) });
   return { status: response.status, body: (await response.json()) as unknown };
 }
 
@@ -74,7 +52,7 @@ async function token(claims: Record<string, unknown>, { exp = 300, secret = E2E_
 }
 
 const seqOf = async (topic: string, query = "") =>
-  ((await getJson(server, `/topics/${topic}${query}`)).body as { seq: number }).seq;
+  ((await getJson(dev.server, `/topics/${topic}${query}`)).body as { seq: number }).seq;
 
 describe("publishing from outside", () => {
   it("refuses missing and forged tokens with 401 and publishes nothing", async () => {

@@ -2,8 +2,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { type DevServer, freePort, startDevServer } from "../../scripts/dev-server.mjs";
+import { type E2eSocket, openSocket } from "./socket";
 
 /** The secrets every end-to-end server gets (never the developer's .dev.vars). */
 export const E2E_SECRETS = { PUBLISH_TOKEN: "e2e-publish-token", SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!" };
@@ -48,4 +49,40 @@ export function printServerOutputOnFailure(): void {
 export async function getJson(server: DevServer, path: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(5_000) });
   return { status: response.status, body: await response.json() };
+}
+
+/**
+ * One dev server for a whole test file, on fresh state, started before its tests and always
+ * stopped after them, with its sockets closed and its state removed. `vars` may be computed in
+ * a beforeAll of the file's own that runs first (say, a feed's port).
+ */
+export function useServer(vars: () => Record<string, string> = () => ({})) {
+  let server: DevServer | undefined;
+  let stateDir: string | undefined;
+  const sockets: E2eSocket[] = [];
+  printServerOutputOnFailure();
+  beforeAll(async () => {
+    stateDir = await makeStateDir();
+    server = await startServer(stateDir, vars());
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.ws.close();
+    await server?.stop();
+    await removeStateDir(stateDir);
+  });
+  const current = (): DevServer => {
+    if (server === undefined) throw new Error("the dev server is not running");
+    return server;
+  };
+  return {
+    get server(): DevServer {
+      return current();
+    },
+    /** Opens a socket on the file's server; it is closed after the file's tests. */
+    async subscribe(path: string): Promise<E2eSocket> {
+      const socket = await openSocket(current().url, path);
+      sockets.push(socket);
+      return socket;
+    },
+  };
 }

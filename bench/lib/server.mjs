@@ -39,13 +39,25 @@ export function removeDir(dir) {
 }
 
 /**
- * Copies the project into a temp directory and loads that copy's scripts/dev-server.mjs.
+ * Copies the project into a temp directory and loads that copy's scripts/dev-server.mjs: the
+ * working tree as it is, or with `ref` (e.g. "HEAD") the files of that commit (`git archive`), so a
+ * bench can measure a commit while others have uncommitted edits in the tree.
+ * @param {{ ref?: string }} [options]
  * @returns {Promise<{ root: string, devServer: typeof import("../../scripts/dev-server.mjs") }>}
  */
-export async function snapshotProject() {
+export async function snapshotProject({ ref } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), "edgebeat-bench-src-"));
-  for (const entry of SNAPSHOT_ENTRIES) {
-    if (existsSync(path.join(REPO, entry))) cpSync(path.join(REPO, entry), path.join(root, entry), { recursive: true });
+  if (ref === undefined) {
+    for (const entry of SNAPSHOT_ENTRIES) {
+      if (existsSync(path.join(REPO, entry))) cpSync(path.join(REPO, entry), path.join(root, entry), { recursive: true });
+    }
+  } else {
+    const git = (/** @type {string[]} */ args) => execFileSync("git", args, { cwd: REPO, maxBuffer: 256 * 2 ** 20 });
+    const present = git(["ls-tree", "--name-only", ref, "--", ...SNAPSHOT_ENTRIES])
+      .toString()
+      .split("\n")
+      .filter(Boolean);
+    execFileSync("tar", ["-x", "-C", root], { input: git(["archive", "--format=tar", ref, "--", ...present]) });
   }
   symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
   const devServer = await import(pathToFileURL(path.join(root, "scripts", "dev-server.mjs")).href);

@@ -27,6 +27,7 @@ export class Topic extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
+  #shards: string[] | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,7 +86,8 @@ export class Topic extends DurableObject<Env> {
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
     if (outcome.text !== null) this.#broadcast(outcome.text, outcome.seq);
     if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
-    await this.#armAlarm();
+    // Only a job's publish moves a schedule; an HTTP publish leaves the alarm alone (hot path).
+    if (input.nextExpectedAt !== undefined) await this.#armAlarm();
     return { topic, seq: outcome.seq, duplicate: outcome.text === null };
   }
 
@@ -309,7 +311,7 @@ export class Topic extends DurableObject<Env> {
   /** Sends a frame to this object's sockets, and to every shard of a sharded topic (one RPC each, in parallel). */
   #broadcast(text: string, seq: number | null): void {
     this.#sockets.broadcast(text);
-    const shards = shardNames(this.env, this.#topic());
+    const shards = this.#shardNames();
     if (shards.length === 0) return;
     const epoch = this.#state().epoch;
     const sends = shards.map((name) => this.env.SHARD.getByName(name).deliver(seq, text, epoch));
@@ -326,9 +328,15 @@ export class Topic extends DurableObject<Env> {
     );
   }
 
+  /** This topic's shard objects (none unless SHARDS lists it); read from the configuration once per instance. */
+  #shardNames(): string[] {
+    this.#shards ??= shardNames(this.env, this.#topic());
+    return this.#shards;
+  }
+
   /** Open sockets here and on every shard. */
   async #subscribers(): Promise<number> {
-    const shards = shardNames(this.env, this.#topic());
+    const shards = this.#shardNames();
     const counts = await Promise.all(shards.map((name) => this.env.SHARD.getByName(name).count()));
     return counts.reduce((sum, n) => sum + n, this.#sockets.count());
   }

@@ -22,13 +22,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { startChild } from "./lib/child.mjs";
 import { machineTable, table } from "./lib/markdown.mjs";
 import { cpuMs, fdCount, listeningPorts, machineBusyMs, monoMs, threadCpuDelta, threadCpuMs, treeCpuMs } from "./lib/procs.mjs";
 import { perfAvailable, startProfile, summarizeProfile } from "./lib/profile.mjs";
 import { rssMiB } from "./lib/rss.mjs";
-import { machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
+import { benchArgs, machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
 import { BENCH_SECRETS, makeStateDir, removeDir, snapshotProject, startServer, workerdProcesses } from "./lib/server.mjs";
 import { sleep } from "./lib/sockets.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -72,8 +71,9 @@ const MAX_IN_FLIGHT = 64;
 /** What a rate must do to hold. */
 const HOLD_FANOUT_P99_MS = 100;
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  USAGE,
+  {
     sizes: { type: "string", default: "100,1000,5000" },
     publishes: { type: "string", default: "20" },
     warmup: { type: "string", default: "1" },
@@ -87,18 +87,9 @@ const { values: args } = parseArgs({
     "profile-n": { type: "string", default: "" },
     ref: { type: "string" },
     "deadline-s": { type: "string", default: "600" },
-    "render-only": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   },
-});
-if (args.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args["render-only"]) {
-  console.log(summaryText(rerender(NAME, render, readmeSummary)));
-  process.exit(0);
-}
+  () => console.log(summaryText(rerender(NAME, render, readmeSummary))),
+);
 const list = (/** @type {string} */ text) => text.split(",").map((x) => Number(x.trim()));
 const SIZES = list(args.sizes);
 const RATES = list(args.rates);

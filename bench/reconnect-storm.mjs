@@ -10,12 +10,11 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { loadClientLibrary } from "./lib/client.mjs";
 import { machineTable, table } from "./lib/markdown.mjs";
 import { publishUntilAccepted } from "./lib/publish.mjs";
 import { rssMiB } from "./lib/rss.mjs";
-import { machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
+import { benchArgs, machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
 import { BENCH_SECRETS, makeStateDir, removeDir, snapshotProject, startServer, workerdProcesses } from "./lib/server.mjs";
 import { openInBatches, sleep, waitFor } from "./lib/sockets.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -33,26 +32,18 @@ const USAGE = `Usage: npm run bench:storm -- [options]
   --deadline-s S      hard deadline for the whole run; exit 2 when hit (default 300)
   --render-only       only rewrite bench/results/reconnect-storm.md from its .json`;
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  USAGE,
+  {
     subscribers: { type: "string", default: "2000" },
     before: { type: "string", default: "20" },
     after: { type: "string", default: "20" },
     "interval-ms": { type: "string", default: "250" },
     "bucket-ms": { type: "string", default: "250" },
     "deadline-s": { type: "string", default: "300" },
-    "render-only": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   },
-});
-if (args.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args["render-only"]) {
-  console.log(summaryText(rerender(NAME, render, readmeSummary)));
-  process.exit(0);
-}
+  () => console.log(summaryText(rerender(NAME, render, readmeSummary))),
+);
 const N = Number(args.subscribers);
 const BEFORE = Number(args.before);
 const AFTER = Number(args.after);

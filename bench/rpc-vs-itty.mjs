@@ -13,11 +13,10 @@
 import { cpSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { machineTable, table } from "./lib/markdown.mjs";
-import { machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
+import { benchArgs, machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
 import { makeStateDir, removeDir, snapshotProject } from "./lib/server.mjs";
 import { summarize } from "./lib/stats.mjs";
 
@@ -32,24 +31,16 @@ const USAGE = `Usage: npm run bench:rpc -- [options]
   --deadline-s S    hard deadline (default 300); exit 2 when hit
   --render-only     only rewrite bench/results/rpc-vs-itty.md from its .json`;
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  USAGE,
+  {
     calls: { type: "string", default: "500" },
     rounds: { type: "string", default: "5" },
     warmup: { type: "string", default: "200" },
     "deadline-s": { type: "string", default: "300" },
-    "render-only": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   },
-});
-if (args.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args["render-only"]) {
-  rerender(NAME, render, readmeSummary);
-  process.exit(0);
-}
+  () => rerender(NAME, render, readmeSummary),
+);
 const CALLS = Number(args.calls);
 const ROUNDS = Number(args.rounds);
 const WARMUP = Number(args.warmup);

@@ -9,12 +9,11 @@
  */
 import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { loadClientLibrary } from "./lib/client.mjs";
 import { machineTable, table } from "./lib/markdown.mjs";
 import { publishUntilAccepted } from "./lib/publish.mjs";
 import { rssMiB } from "./lib/rss.mjs";
-import { machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
+import { benchArgs, machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
 import { BENCH_SECRETS, makeStateDir, removeDir, snapshotProject, startServer, workerdProcesses } from "./lib/server.mjs";
 import { openInBatches, sleep, waitFor } from "./lib/sockets.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -32,24 +31,16 @@ const USAGE = `Usage: npm run bench:soak -- [options]
 
 The hard deadline is --minutes + 3 minutes; exit 2 when hit.`;
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  USAGE,
+  {
     minutes: { type: "string", default: "10" },
     subscribers: { type: "string", default: "1000" },
     rate: { type: "string", default: "1" },
     "sample-s": { type: "string", default: "30" },
-    "render-only": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   },
-});
-if (args.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args["render-only"]) {
-  console.log(summaryText(rerender(NAME, render, readmeSummary)));
-  process.exit(0);
-}
+  () => console.log(summaryText(rerender(NAME, render, readmeSummary))),
+);
 const MINUTES = Number(args.minutes);
 const N = Number(args.subscribers);
 const RATE = Number(args.rate);

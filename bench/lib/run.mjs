@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { updateReadme } from "./readme.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -148,4 +149,32 @@ export function writeResults(name, json, markdown, summary) {
   writeFileSync(mdPath, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
   updateReadme(name, summary);
   return { jsonPath, mdPath };
+}
+
+/**
+ * Parses a bench's command line with the options every bench shares: `--help` prints `usage`,
+ * `--render-only` calls `renderOnly` (rewrite the .md and README rows from the .json); both exit.
+ * @template {import("node:util").ParseArgsConfig["options"]} O
+ * @param {string} usage
+ * @param {O} options the bench's own options
+ * @param {() => void} renderOnly
+ */
+export function benchArgs(usage, options, renderOnly) {
+  const { values } = parseArgs({
+    options: {
+      ...options,
+      "render-only": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const shared = /** @type {{ help?: boolean, "render-only"?: boolean }} */ (values);
+  if (shared.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (shared["render-only"]) {
+    renderOnly();
+    process.exit(0);
+  }
+  return values;
 }

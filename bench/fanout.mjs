@@ -5,16 +5,19 @@
  *
  * - edgebeat through wrangler dev's public port (its proxy workerd; capped at 4,500 sockets,
  *   because the proxy needs ~4 fds per socket and dies near 5,000 under the 20,000-file limit),
- * - edgebeat direct to the user-runtime workerd's entry port (the one that serves the Worker and
- *   the Topic Durable Object; ~2 fds per socket),
+ * - edgebeat direct: the Worker in workerd through Miniflare's API, on a direct socket into the
+ *   Worker (bench/lib/runtime.mjs; past wrangler's proxy and Miniflare's entry worker, as in
+ *   production where the Worker is the front door; ~2 fds per socket),
  * - the ceiling: a plain Node `ws` broadcaster (bench/lib/ceiling.mjs) in its own process, sending
  *   one pre-serialized frame of edgebeat's metric shape and size to every client.
  *
  * Subscribers are raw `ws` sockets in a load-generator process of their own (bench/lib/loadgen.mjs),
  * offering permessage-deflate as `ws` and browsers do by default. Latency is trigger → receive,
  * the trigger being the moment the bench sends the POST (one monotonic clock for all processes).
- * Then: memory per socket with and without permessage-deflate, and a sustained-rate probe (1,000
- * subscribers, direct, publishes at rising rates until fan-out p99 ≥ 100 ms or a value is lost).
+ * Then: memory per socket with and without permessage-deflate, the build before the hot-path change
+ * (--before) at the same N, 1 vs 2 vs 4 shards at the largest N, and a sustained-rate probe (1,000
+ * subscribers, direct, publishes at rising rates until fan-out p99 ≥ 100 ms or a value is lost),
+ * for this build and the one before.
  *
  * Results: bench/results/fanout.{json,md}; wrangler's output: bench/results/fanout.server.log.
  */
@@ -24,7 +27,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startChild } from "./lib/child.mjs";
 import { machineTable, table } from "./lib/markdown.mjs";
-import { cpuMs, fdCount, listeningPorts, machineBusyMs, monoMs, threadCpuDelta, threadCpuMs, treeCpuMs } from "./lib/procs.mjs";
+import { cpuMs, fdCount, machineBusyMs, monoMs, threadCpuDelta, threadCpuMs, treeCpuMs } from "./lib/procs.mjs";
 import { perfAvailable, startProfile, summarizeProfile } from "./lib/profile.mjs";
 import { rssMiB } from "./lib/rss.mjs";
 import { benchArgs, machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
@@ -34,6 +37,8 @@ import { summarize } from "./lib/stats.mjs";
 
 const NAME = "fanout";
 const TOPIC = "announcements";
+/** The commit before `compatibility_flags = ["no_web_socket_compression"]`: the hot path's "before". */
+const BEFORE_DEFAULT = "578e229";
 const USAGE = `Usage: npm run bench -- [options]
 
   --sizes LIST          subscriber counts (default 100,1000,5000)
@@ -43,8 +48,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --spacing-ms MS       at least this long from one publish to the next, and never before every
                         subscriber has the previous one (default 500)
   --proxy-cap N         most sockets through wrangler's proxy (default 4500; it dies near 5,000)
-  --deflate-n N         subscribers for the with/without permessage-deflate comparison, direct
-                        (default 1000; 0 skips it)
+  --deflate-n N         subscribers for the memory comparison with and without permessage-deflate
+                        (the ceiling with it, and --before's build; default 1000; 0 skips it)
+  --before REF          the build before the hot-path change (default ${BEFORE_DEFAULT}: the last commit
+                        that let workerd accept permessage-deflate), measured direct at --deflate-n
+                        and at the largest of --sizes, and in the sustained probe ("" skips it)
+  --shards LIST         shard counts measured direct at the largest of --sizes, besides 1
+                        (default 2,4; "" skips them)
   --sustained-n N       subscribers of the sustained-rate probe, direct (default 1000; 0 skips it)
   --rates LIST          publishes per second, tried in order until one does not hold (default
                         20,40,80,160; if the first does not hold, half of it, then a quarter)
@@ -55,7 +65,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --ref REF             measure the files of a commit (git archive REF) instead of the working
                         tree, e.g. --ref HEAD while others have uncommitted edits
   --batch N             sockets opened at once (default 100)
-  --deadline-s S        hard deadline for the whole run; exit 2 when hit (default 600)
+  --deadline-s S        hard deadline for the whole run; exit 2 when hit (default 1200)
   --render-only         only rewrite bench/results/fanout.md (and README's block) from the .json
 
 Exit 0 when every subscriber got every publish exactly once, 1 when not, 2 on the deadline.`;
@@ -80,17 +90,19 @@ const args = benchArgs(
     "spacing-ms": { type: "string", default: "500" },
     "proxy-cap": { type: "string", default: "4500" },
     "deflate-n": { type: "string", default: "1000" },
+    before: { type: "string", default: BEFORE_DEFAULT },
+    shards: { type: "string", default: "2,4" },
     "sustained-n": { type: "string", default: "1000" },
     rates: { type: "string", default: "20,40,80,160" },
     "step-s": { type: "string", default: "15" },
     batch: { type: "string", default: "100" },
     "profile-n": { type: "string", default: "" },
     ref: { type: "string" },
-    "deadline-s": { type: "string", default: "600" },
+    "deadline-s": { type: "string", default: "1200" },
   },
   () => console.log(summaryText(rerender(NAME, render, readmeSummary))),
 );
-const list = (/** @type {string} */ text) => text.split(",").map((x) => Number(x.trim()));
+const list = (/** @type {string} */ text) => (text.trim() === "" ? [] : text.split(",").map((x) => Number(x.trim())));
 const SIZES = list(args.sizes);
 const RATES = list(args.rates);
 const K = Number(args.publishes);
@@ -103,11 +115,17 @@ const STEP_S = Number(args["step-s"]);
 const BATCH = Number(args.batch);
 const PROFILE_N = args["profile-n"] === "" ? Math.max(...SIZES) : Number(args["profile-n"]);
 const REF = args.ref;
+const BEFORE = args.before === "" ? undefined : args.before;
+const SHARDS = list(args.shards);
 const DEADLINE_MS = Number(args["deadline-s"]) * 1000;
-const positive = [...SIZES, K, BATCH, STEP_S, DEADLINE_MS, ...RATES];
+const positive = [...SIZES, K, BATCH, STEP_S, DEADLINE_MS, ...RATES, ...SHARDS];
 const nonNegative = [WARMUP, SPACING_MS, DEFLATE_N, SUSTAINED_N, PROXY_CAP, PROFILE_N];
 if (!positive.every((x) => Number.isFinite(x) && x > 0) || !nonNegative.every((x) => Number.isInteger(x) && x >= 0)) {
   console.error(`bad option value\n\n${USAGE}`);
+  process.exit(64);
+}
+if (SIZES.length === 0 || !SHARDS.every((k) => Number.isInteger(k) && k >= 2 && k <= 64)) {
+  console.error(`--sizes needs at least one size, and --shards counts from 2 to 64 (SHARDS' range)\n\n${USAGE}`);
   process.exit(64);
 }
 if (PROXY_CAP > 4500) {
@@ -157,6 +175,10 @@ async function main() {
   }
   const project = await snapshotProject(REF === undefined ? {} : { ref: REF });
   run.onCleanup(() => removeDir(project.root));
+  const beforeProject = BEFORE === undefined ? null : await snapshotProject({ ref: BEFORE });
+  if (beforeProject !== null) run.onCleanup(() => removeDir(beforeProject.root));
+  const beforeCommit =
+    BEFORE === undefined ? null : execFileSync("git", ["rev-parse", "--short", BEFORE], { encoding: "utf8" }).trim();
   const profileDir = mkdtempSync(path.join(tmpdir(), "edgebeat-bench-perf-"));
   run.onCleanup(() => removeDir(profileDir));
   const logFile = path.join(RESULTS_DIR, `${NAME}.server.log`);
@@ -226,9 +248,31 @@ async function main() {
   };
 
   /** @returns {Promise<Target>} */
-  const startEdgebeat = async (/** @type {"direct" | "proxy"} */ kind) => {
+  /**
+   * @param {"direct" | "proxy"} kind
+   * @param {{ before?: boolean, shards?: number }} [options] `before`: --before's build; `shards`: the topic's shard count
+   */
+  const startEdgebeat = async (kind, { before = false, shards = 1 } = {}) => {
     const started = monoMs();
     const stateDir = makeStateDir();
+    if (kind === "direct") {
+      const vars = { ...BENCH_SECRETS, SHARDS: shards > 1 ? `${TOPIC}:${shards}` : "" };
+      const root = (before ? beforeProject : project)?.root;
+      if (root === undefined) throw new Error("no --before build to start");
+      const child = await startChild("runtime.mjs", [root, stateDir, JSON.stringify(vars)], {
+        detached: true,
+        readyTimeoutMs: 120_000,
+      });
+      const stop = async () => {
+        running.delete(handle);
+        await child.stop();
+        removeDir(stateDir);
+      };
+      const handle = { stop };
+      running.add(handle);
+      const { url, workerdPid } = child.hello;
+      return { kind, base: url, runtimePid: workerdPid, proxyPid: null, startMs: Math.round(monoMs() - started), stop };
+    }
     const port = await project.devServer.freePort();
     const server = await startServer(project.devServer, { port, stateDir, logFile });
     const stop = async () => {
@@ -242,8 +286,7 @@ async function main() {
     const user = procs.find((p) => p.role === "user");
     const proxy = procs.find((p) => p.role === "proxy");
     if (user === undefined || proxy === undefined) throw new Error(`expected two workerd processes in group ${server.pid}`);
-    const base = kind === "proxy" ? server.url : `http://127.0.0.1:${await entryPort(user.pid)}`;
-    return { kind, base, runtimePid: user.pid, proxyPid: proxy.pid, startMs: Math.round(monoMs() - started), stop };
+    return { kind, base: server.url, runtimePid: user.pid, proxyPid: proxy.pid, startMs: Math.round(monoMs() - started), stop };
   };
 
   /**
@@ -329,11 +372,24 @@ async function main() {
 
   /**
    * One phase: a fresh target and load generator, N subscribers, W + K publishes one at a time.
-   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateClient?: boolean, deflateServer?: boolean, role: string, profile?: boolean }} spec
+   * `before`: --before's build instead of the one measured; `shards`: the topic's shard count.
+   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateClient?: boolean, deflateServer?: boolean, role: string, profile?: boolean, before?: boolean, shards?: number }} spec
    */
-  const phase = async ({ name, kind, n, requested = n, deflateClient = true, deflateServer = false, role, profile = false }) => {
+  const phase = async ({
+    name,
+    kind,
+    n,
+    requested = n,
+    deflateClient = true,
+    deflateServer = false,
+    role,
+    profile = false,
+    before: beforeBuild = false,
+    shards = 1,
+  }) => {
     log(`${name}: starting (${kind}, ${n} subscribers${deflateClient ? "" : ", client without permessage-deflate"})`);
-    const target = kind === "ceiling" ? await startCeiling(deflateServer) : await startEdgebeat(kind);
+    const target =
+      kind === "ceiling" ? await startCeiling(deflateServer) : await startEdgebeat(kind, { before: beforeBuild, shards });
     const loadgen = await startLoadgen();
     try {
       const idle = await idlePublishes(target, name);
@@ -414,7 +470,11 @@ async function main() {
         requested,
         capped: requested !== n,
         deflateClient,
-        deflateServer: kind === "ceiling" ? deflateServer : true,
+        deflateServer,
+        // What the handshakes negotiated, not what was configured: sockets with permessage-deflate in use.
+        compressedSockets: open.compressed,
+        build: beforeBuild ? "before" : "measured",
+        shards,
         targetStartMs: target.startMs,
         connect: {
           totalMs: open.totalMs,
@@ -498,9 +558,10 @@ async function main() {
    * The sustained-rate probe: one server, SUSTAINED_N direct subscribers, publishes at each rate
    * for STEP_S seconds, open loop (on schedule, whether or not the previous one is done).
    */
-  const sustained = async () => {
-    log(`sustained: ${SUSTAINED_N} subscribers, direct; rates ${RATES.join(", ")}/s, ${STEP_S} s each`);
-    const target = await startEdgebeat("direct");
+  const sustained = async (before = false) => {
+    const label = before ? "sustained (before)" : "sustained";
+    log(`${label}: ${SUSTAINED_N} subscribers, direct; rates ${RATES.join(", ")}/s, ${STEP_S} s each`);
+    const target = await startEdgebeat("direct", { before });
     const loadgen = await startLoadgen();
     try {
       await idlePublishes(target, "sustained");
@@ -513,7 +574,7 @@ async function main() {
         timeoutMs: OPEN_TIMEOUT_MS,
         deflate: true,
       });
-      if (open.failed > 0) log(`sustained: ${open.failed} sockets failed to open: ${open.firstError}`);
+      if (open.failed > 0) log(`${label}: ${open.failed} sockets failed to open: ${open.firstError}`);
       await sleep(1_000);
       // One broadcast first, so the first step does not pay for the sockets' first send.
       completed.clear();
@@ -601,7 +662,7 @@ async function main() {
           othersPctOfCore: othersShare(cpu0, cpu1, wallS * 1000),
         };
         log(
-          `sustained ${rate}/s: fan-out p50 ${fanoutMs.p50} ms, p99 ${fanoutMs.p99}; delivered ${report.delivered}/${expected}, dup ${report.duplicated}, errors ${errors.length}; ` +
+          `${label} ${rate}/s: fan-out p50 ${fanoutMs.p50} ms, p99 ${fanoutMs.p99}; delivered ${report.delivered}/${expected}, dup ${report.duplicated}, errors ${errors.length}; ` +
             `runtime CPU ${result.runtimeCpuShare}% of a core; ${holds ? "holds" : "does not hold"}`,
         );
         await sleep(1_000);
@@ -623,7 +684,9 @@ async function main() {
       }
       const held = steps.filter((s) => s.holds).map((s) => s.rate);
       return {
+        build: before ? "before" : "measured",
         subscribers: open.opened,
+        compressedSockets: open.compressed,
         stepSeconds: STEP_S,
         holdRule: `fan-out p99 < ${HOLD_FANOUT_P99_MS} ms, nothing lost or duplicated, every POST accepted, and the bench kept ≥ 95% of the rate`,
         highestRateHeld: held.length === 0 ? null : Math.max(...held),
@@ -648,14 +711,21 @@ async function main() {
       plan.push({ name: `proxy-${n}`, kind: "proxy", n: proxyN, requested: n, role: "main" });
     }
   }
+  const largest = Math.max(...SIZES);
   if (DEFLATE_N > 0) {
     if (!SIZES.includes(DEFLATE_N)) {
       plan.push({ name: `ceiling-${DEFLATE_N}`, kind: "ceiling", n: DEFLATE_N, role: "deflate" });
       plan.push({ name: `direct-${DEFLATE_N}`, kind: "direct", n: DEFLATE_N, role: "deflate" });
     }
-    plan.push({ name: `direct-${DEFLATE_N}-nodeflate`, kind: "direct", n: DEFLATE_N, deflateClient: false, role: "deflate" });
     plan.push({ name: `ceiling-${DEFLATE_N}-deflate`, kind: "ceiling", n: DEFLATE_N, deflateServer: true, role: "deflate" });
   }
+  // The hot path before its change, at the memory comparison's N and at the largest.
+  if (BEFORE !== undefined) {
+    for (const n of new Set([DEFLATE_N, largest].filter((x) => x > 0)))
+      plan.push({ name: `before-direct-${n}`, kind: "direct", n, role: "before", before: true });
+  }
+  for (const k of SHARDS)
+    plan.push({ name: `direct-${largest}-shards-${k}`, kind: "direct", n: largest, role: "shards", shards: k });
 
   let profileNote = null;
   if (PROFILE_N > 0) {
@@ -668,11 +738,13 @@ async function main() {
   const phases = [];
   for (const spec of plan) phases.push(await phase(spec));
   const sustainedResult = SUSTAINED_N > 0 ? await sustained() : null;
+  const sustainedBefore = SUSTAINED_N > 0 && BEFORE !== undefined ? await sustained(true) : null;
 
   const lost = phases.reduce((sum, p) => sum + p.delivery.lost, 0);
   const duplicated = phases.reduce((sum, p) => sum + p.delivery.duplicated, 0);
-  const sustainedLost = sustainedResult?.steps.reduce((sum, x) => sum + x.lost, 0) ?? 0;
-  const sustainedDuplicated = sustainedResult?.steps.reduce((sum, x) => sum + x.duplicated, 0) ?? 0;
+  const probeSteps = [...(sustainedResult?.steps ?? []), ...(sustainedBefore?.steps ?? [])];
+  const sustainedLost = probeSteps.reduce((sum, x) => sum + x.lost, 0);
+  const sustainedDuplicated = probeSteps.reduce((sum, x) => sum + x.duplicated, 0);
   const ok =
     lost + duplicated + sustainedLost + sustainedDuplicated === 0 &&
     phases.every((p) => p.delivery.publishErrors.length === 0 && p.connect.failed === 0);
@@ -689,6 +761,8 @@ async function main() {
       spacingMs: SPACING_MS,
       proxyCap: PROXY_CAP,
       deflateN: DEFLATE_N,
+      before: BEFORE === undefined ? null : { ref: BEFORE, commit: beforeCommit },
+      shards: SHARDS,
       sustainedN: SUSTAINED_N,
       rates: RATES,
       stepSeconds: STEP_S,
@@ -706,32 +780,11 @@ async function main() {
     totals: { lost, duplicated, sustainedLost, sustainedDuplicated },
     phases,
     sustained: sustainedResult,
+    sustainedBefore,
   };
   const { jsonPath, mdPath } = writeResults(NAME, result, render(result), readmeSummary(result));
   console.log(`\n${summaryText(result)}\n\nwrote ${jsonPath}\n      ${mdPath}`);
   return ok ? 0 : 1;
-}
-
-/**
- * The user runtime's entry port: of the ports it listens on (entry, inspector, debug), the one
- * whose `/health` answers 200.
- * @param {number} pid
- */
-async function entryPort(pid) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    for (const port of listeningPorts(pid)) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-        const text = await response.text();
-        if (response.status === 200 && text.includes('"ok":true')) return port;
-      } catch {
-        // Not this one (the inspector or the debug port).
-      }
-    }
-    await sleep(200);
-  }
-  throw new Error(`no listener of workerd ${pid} answers /health`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,11 +795,29 @@ function kindLabel(kind) {
   return kind === "ceiling" ? "ceiling (ws)" : kind === "direct" ? "edgebeat direct" : "edgebeat via proxy";
 }
 
+/**
+ * A phase's target, with what sets it apart: --before's build, shards, the ceiling with deflate.
+ * @param {any} p
+ */
+function label(p) {
+  if (p.build === "before") return `${kindLabel(p.kind)}, before`;
+  if (p.shards > 1) return `${kindLabel(p.kind)}, ${p.shards} shards`;
+  if (p.kind === "ceiling" && p.deflateServer) return "ceiling (ws), with deflate";
+  return kindLabel(p.kind);
+}
+
+/**
+ * Whether a phase's sockets compressed, as their handshakes negotiated it.
+ * @param {any} p
+ */
+function deflateWord(p) {
+  const n = p.compressedSockets ?? 0;
+  return n === 0 ? "plain" : n === p.delivery.subscribers ? "compressed" : `${n} of ${p.delivery.subscribers} compressed`;
+}
+
 /** @param {any} r */
 function mainPhases(r) {
-  return r.phases.filter(
-    (/** @type {any} */ p) => p.role === "main" || (p.role === "deflate" && p.deflateClient && !p.deflateServer),
-  );
+  return r.phases.filter((/** @type {any} */ p) => p.role === "main" || (p.role === "deflate" && !p.deflateServer));
 }
 
 /**
@@ -863,8 +934,8 @@ function findings(r) {
 Fan-out time and CPU divided by the number of sockets (µs per socket, per publish). "Busy" is the
 serving process's CPU per publish over the fan-out p50: 100% would mean its one thread (the object
 and all its sockets are served by one) is on a CPU for the whole fan-out. Below that, it waits:
-on this 2-core machine the load generator (which inflates every compressed frame) and the kernel's
-loopback TCP work compete with it for the CPUs.
+on this 2-core machine the load generator (which also inflates every frame that arrives
+compressed) and the kernel's loopback TCP work compete with it for the CPUs.
 
 ${table(["target", "N", "fan-out p50 / N", "serving process CPU / N", "proxy CPU / N", "load generator CPU / N", "busy"], perSendRows)}
 
@@ -879,8 +950,8 @@ ${
     ? ` In CPU, a publish to ${bigD.n} sockets costs the user runtime ${fmt(bigD.cpu.runtimeMsPerPublish)} ms ` +
       `(${perSocket(bigD.cpu.runtimeMsPerPublish, bigD.n)} µs per socket) against ${fmt(bigC.cpu.runtimeMsPerPublish)} ms ` +
       `(${perSocket(bigC.cpu.runtimeMsPerPublish, bigC.n)} µs) for the ceiling: ${ratio(cpuRatio)}. The load generator spends ` +
-      `${perSocket(bigD.cpu.loadgenMsPerPublish, bigD.n)} µs per frame on edgebeat's (compressed) frames and ` +
-      `${perSocket(bigC.cpu.loadgenMsPerPublish, bigC.n)} µs on the ceiling's (plain) ones.`
+      `${perSocket(bigD.cpu.loadgenMsPerPublish, bigD.n)} µs per frame on edgebeat's frames (${deflateWord(bigD)}) and ` +
+      `${perSocket(bigC.cpu.loadgenMsPerPublish, bigC.n)} µs on the ceiling's (${deflateWord(bigC)}).`
     : ""
 }
 
@@ -988,7 +1059,9 @@ ${
   // Memory with and without deflate.
   const deflatePhases = r.phases.filter(
     (/** @type {any} */ p) =>
-      p.role !== "profile" && p.n === r.parameters.deflateN && (p.kind === "direct" || p.kind === "ceiling"),
+      (p.role === "main" || p.role === "deflate" || p.role === "before") &&
+      p.n === r.parameters.deflateN &&
+      (p.kind === "direct" || p.kind === "ceiling"),
   );
   if (deflatePhases.length > 0) {
     lines.push(`### Memory per socket, with and without permessage-deflate (${r.parameters.deflateN} subscribers)
@@ -1000,8 +1073,7 @@ allocates its compressor).
 ${table(
   [
     "target",
-    "client offers deflate",
-    "deflate in use",
+    "sockets compressed (negotiated)",
     "server KiB / socket connected",
     "after publishes",
     "client KiB / socket after publishes",
@@ -1010,9 +1082,8 @@ ${table(
     "client CPU / publish",
   ],
   deflatePhases.map((/** @type {any} */ p) => [
-    kindLabel(p.kind),
-    p.deflateClient ? "yes" : "no",
-    p.deflateClient && p.deflateServer ? "yes" : "no",
+    label(p),
+    `${p.compressedSockets ?? "–"} of ${p.delivery.subscribers}`,
     p.memory.runtimeKiBPerConn.connected,
     p.memory.runtimeKiBPerConn.afterPublishes,
     p.memory.loadgenKiBPerConn.afterPublishes,
@@ -1086,9 +1157,12 @@ function profileSummary(r, profiled) {
   let text =
     `\n\nRead together: about ${Math.round(machinery)}% of the runtime's CPU is workerd's per-socket machinery around each \`send\` ` +
     `(the WebSocket object, the pipe and pump behind every hibernatable socket, kj promises, the HTTP layer, V8, the allocator), ` +
-    `${Math.round(zlib)}% is compressing the frame once per socket (permessage-deflate), and ${Math.round(kernel)}% is the kernel ` +
+    (zlib >= 1
+      ? `${Math.round(zlib)}% is compressing the frame once per socket (permessage-deflate), and `
+      : "nothing is compression (permessage-deflate is declined), and ") +
+    `${Math.round(kernel)}% is the kernel ` +
     `(one write per socket over loopback TCP, and scheduling). At ${fmt(perSocket)} µs of CPU per socket, that is ` +
-    `${fmt((perSocket * Math.round(machinery)) / 100)} µs of machinery, ${fmt((perSocket * Math.round(zlib)) / 100)} µs of zlib and ` +
+    `${fmt((perSocket * Math.round(machinery)) / 100)} µs of machinery, ${zlib >= 1 ? `${fmt((perSocket * Math.round(zlib)) / 100)} µs of zlib and ` : ""}` +
     `${fmt((perSocket * Math.round(kernel)) / 100)} µs of kernel per socket per publish. The object's own loop (\`getWebSockets()\` and the \`send\` calls, JavaScript into ` +
     `workerd) takes about ${fmt(((profiled.firstMs.p50 - profiled.idleRttMs.p50) * 1000) / profiled.n)} µs per socket of that ` +
     "(first subscriber − publish with no subscribers, over N); the rest happens after it, writing the frames out.";
@@ -1111,15 +1185,15 @@ function profileSummary(r, profiled) {
  * @param {any[]} phases
  */
 function deflateText(phases) {
-  const on = phases.find((p) => p.kind === "direct" && p.deflateClient);
-  const off = phases.find((p) => p.kind === "direct" && !p.deflateClient);
+  const on = phases.find((p) => p.kind === "direct" && p.compressedSockets > 0);
+  const off = phases.find((p) => p.kind === "direct" && p.compressedSockets === 0);
   const plain = phases.find((p) => p.kind === "ceiling" && !p.deflateServer);
   const zipped = phases.find((p) => p.kind === "ceiling" && p.deflateServer);
   if (on === undefined || off === undefined) return "";
   const kib = (/** @type {any} */ p) => p.memory.runtimeKiBPerConn.afterPublishes;
   const us = (/** @type {number} */ ms) => fmt((ms * 1000) / on.n);
   let text =
-    `\n\nOn edgebeat, permessage-deflate costs ${kib(on) - kib(off)} KiB per socket in the runtime (${kib(on)} against ${kib(off)}), ` +
+    `\n\nOn edgebeat (${on.build === "before" ? "the build before the change" : "this build"} with it, ${off.build === "before" ? "the build before the change" : "this build"} without), permessage-deflate costs ${kib(on) - kib(off)} KiB per socket in the runtime (${kib(on)} against ${kib(off)}), ` +
     `${us(on.cpu.runtimeMsPerPublish - off.cpu.runtimeMsPerPublish)} µs of runtime CPU per socket per publish ` +
     `(${fmt(on.cpu.runtimeMsPerPublish)} against ${fmt(off.cpu.runtimeMsPerPublish)} ms), and ` +
     `${us(on.cpu.loadgenMsPerPublish - off.cpu.loadgenMsPerPublish)} µs per frame in the client, which inflates; ` +
@@ -1159,13 +1233,29 @@ ${table(
       "proxy route",
       `wrangler dev's public port, at most ${r.parameters.proxyCap} sockets (its proxy workerd needs ~4 fds per socket and dies near 5,000 under the 20,000-file limit)`,
     ],
-    ["direct route", "the user-runtime workerd's own entry port (found with `ss -ltnp`, the listener whose `/health` answers)"],
+    [
+      "direct route",
+      "a direct socket into the Worker (Miniflare's `unsafeDirectSockets`, bench/lib/runtime.mjs): past wrangler's proxy and Miniflare's entry worker, the bundle `wrangler deploy --dry-run` builds, wrangler.toml read by wrangler's `unstable_getMiniflareWorkerOptions`",
+    ],
+    [
+      "before",
+      r.parameters.before === null
+        ? "not measured"
+        : `${r.parameters.before.ref} (${r.parameters.before.commit}): the build before the hot-path change, direct`,
+    ],
+    [
+      "shards",
+      r.parameters.shards.length === 0
+        ? "not measured"
+        : `1, ${r.parameters.shards.join(", ")} at ${Math.max(...r.parameters.sizes)}, direct`,
+    ],
   ],
   ["l", "l"],
 )}
 
-Every target is started fresh for every N (edgebeat: a new \`wrangler dev\` with an empty state; the
-ceiling: a new process), and so is the load generator, so memory deltas start from a clean process.
+Every target is started fresh for every phase (edgebeat: a new runtime with an empty state, direct
+or \`wrangler dev\`; the ceiling: a new process), and so is the load generator, so memory deltas
+start from a clean process.
 
 ## Headline
 
@@ -1193,10 +1283,10 @@ ${table(
   headlineRows(r),
 )}
 
-${othersText(r)}Lost ${r.totals.lost}, duplicated ${r.totals.duplicated} over every phase above${
+${othersText(r)}Lost ${r.totals.lost}, duplicated ${r.totals.duplicated} over every phase of this run (these and the before and shard phases below)${
     r.sustained === null
       ? ""
-      : `; lost ${r.totals.sustainedLost}, duplicated ${r.totals.sustainedDuplicated} in the sustained probe`
+      : `; lost ${r.totals.sustainedLost}, duplicated ${r.totals.sustainedDuplicated} in the sustained probes`
   }.${
     r.phases.some((/** @type {any} */ p) => p.capped)
       ? ` Through the proxy, N is capped at ${r.parameters.proxyCap}; that row is compared with a ceiling run at ${r.parameters.proxyCap}.`
@@ -1208,45 +1298,16 @@ ${othersText(r)}Lost ${r.totals.lost}, duplicated ${r.totals.duplicated} over ev
 ${
   s === null
     ? "Not run (`--sustained-n 0`)."
-    : `${s.subscribers} subscribers, direct, deflate offered; publishes on schedule (open loop, at most ${MAX_IN_FLIGHT} POSTs in flight) for ${s.stepSeconds} s per rate. A rate holds when ${s.holdRule}.
+    : `${sustainedIntro(s)}
 
-${table(
-  [
-    "rate (/s)",
-    "achieved",
-    "publishes",
-    "delivered / expected",
-    "lost",
-    "dup",
-    "POST errors",
-    "fan-out p50",
-    "fan-out p99",
-    "latency p99",
-    "POST round trip p99",
-    "runtime CPU (% of a core)",
-    "other processes (% of a core)",
-    "holds",
-  ],
-  s.steps.map((/** @type {any} */ x) => [
-    x.rate,
-    x.achievedRate,
-    x.publishes,
-    `${x.delivered} / ${x.expected}`,
-    x.lost,
-    x.duplicated,
-    x.publishErrors,
-    `${fmt(x.fanoutMs.p50)} ms`,
-    `${fmt(x.fanoutMs.p99)} ms`,
-    `${fmt(x.latencyMs.p99)} ms`,
-    `${fmt(x.rttMs.p99)} ms`,
-    x.runtimeCpuShare,
-    x.othersPctOfCore ?? "–",
-    x.holds ? "yes" : "**no**",
-  ]),
-)}
+${stepsTable(s)}
 
-**Highest rate that held: ${s.highestRateHeld === null ? "none of those tried" : `${s.highestRateHeld}/s`}** (${s.subscribers} subscribers: ${s.highestRateHeld === null ? "–" : `${s.highestRateHeld * s.subscribers} deliveries per second`}).${sustainedContext(r)}`
+**Highest rate that held: ${heldText(s)}** (${s.subscribers} subscribers: ${s.highestRateHeld === null ? "–" : `${s.highestRateHeld * s.subscribers} deliveries per second`}).${sustainedContext(r)}`
 }
+
+${hotPathSection(r)}
+
+${shardsSection(r)}
 
 ## Where the time goes
 
@@ -1301,7 +1362,7 @@ ${table(
 function othersText(r) {
   const shares = [
     ...r.phases.map((/** @type {any} */ p) => p.cpu.othersPctOfCore),
-    ...(r.sustained?.steps ?? []).map((/** @type {any} */ x) => x.othersPctOfCore),
+    ...[...(r.sustained?.steps ?? []), ...(r.sustainedBefore?.steps ?? [])].map((/** @type {any} */ x) => x.othersPctOfCore),
   ].filter((/** @type {unknown} */ x) => typeof x === "number");
   if (shares.length === 0) return "";
   const worst = Math.max(...shares);
@@ -1317,7 +1378,7 @@ function othersText(r) {
 function sustainedContext(r) {
   const s = r.sustained;
   const alone = r.phases.find(
-    (/** @type {any} */ p) => p.kind === "direct" && p.n === s.subscribers && p.deflateClient && p.role !== "profile",
+    (/** @type {any} */ p) => p.kind === "direct" && p.n === s.subscribers && (p.role === "main" || p.role === "deflate"),
   );
   if (alone === undefined) return "";
   const perSecond = alone.cpu.runtimeMsPerPublish > 0 ? Math.floor(1000 / alone.cpu.runtimeMsPerPublish) : null;
@@ -1328,23 +1389,204 @@ function sustainedContext(r) {
   );
 }
 
+/** @param {any} s a sustained probe */
+function sustainedIntro(s) {
+  return `${s.subscribers} subscribers, direct, deflate offered (negotiated on ${s.compressedSockets ?? "–"} of them); publishes on schedule (open loop, at most ${MAX_IN_FLIGHT} POSTs in flight) for ${s.stepSeconds} s per rate. A rate holds when ${s.holdRule}.`;
+}
+
+/** @param {any} s a sustained probe */
+function heldText(s) {
+  return s.highestRateHeld === null ? "none of those tried" : `${s.highestRateHeld}/s`;
+}
+
+/** @param {any} s a sustained probe */
+function stepsTable(s) {
+  return table(
+    [
+      "rate (/s)",
+      "achieved",
+      "publishes",
+      "delivered / expected",
+      "lost",
+      "dup",
+      "POST errors",
+      "fan-out p50",
+      "fan-out p99",
+      "latency p99",
+      "POST round trip p99",
+      "runtime CPU (% of a core)",
+      "other processes (% of a core)",
+      "holds",
+    ],
+    s.steps.map((/** @type {any} */ x) => [
+      x.rate,
+      x.achievedRate,
+      x.publishes,
+      `${x.delivered} / ${x.expected}`,
+      x.lost,
+      x.duplicated,
+      x.publishErrors,
+      `${fmt(x.fanoutMs.p50)} ms`,
+      `${fmt(x.fanoutMs.p99)} ms`,
+      `${fmt(x.latencyMs.p99)} ms`,
+      `${fmt(x.rttMs.p99)} ms`,
+      x.runtimeCpuShare,
+      x.othersPctOfCore ?? "–",
+      x.holds ? "yes" : "**no**",
+    ]),
+  );
+}
+
+/**
+ * The hot-path change measured: --before's build against this one, direct, at the same N and in
+ * the sustained probe.
+ * @param {any} r
+ */
+function hotPathSection(r) {
+  const before = r.parameters.before;
+  const pairs = r.phases
+    .filter((/** @type {any} */ p) => p.role === "before")
+    .map((/** @type {any} */ b) => ({
+      b,
+      a: mainPhases(r).find((/** @type {any} */ p) => p.kind === "direct" && p.n === b.n),
+    }))
+    .filter((/** @type {any} */ x) => x.a !== undefined);
+  if (before === null || pairs.length === 0) return '## The hot path, before and after\n\nNot measured (`--before ""`).';
+  const rows = pairs.flatMap(({ a, b }) =>
+    [b, a].map((p) => {
+      const c = ceilingFor(r, p);
+      return [
+        p.n,
+        p.build === "before" ? `before (${before.commit})` : `after (${r.machine.commit})`,
+        deflateWord(p),
+        vr(p.fanoutMs.p50, c?.fanoutMs.p50, false),
+        vr(p.fanoutMs.p99, c?.fanoutMs.p99, false),
+        vr(p.latencyMs.p99, c?.latencyMs.p99, false),
+        fmt(p.cpu.runtimeMsPerPublish),
+        p.memory.runtimeKiBPerConn.afterPublishes,
+        fmt(p.cpu.loadgenMsPerPublish),
+        `${p.connect.totalMs / 1000} s`,
+      ];
+    }),
+  );
+  const sb = r.sustainedBefore;
+  const sa = r.sustained;
+  const big = pairs.at(-1);
+  const gain = (/** @type {(p: any) => number} */ get) => ratio(get(big.b) / Math.max(0.01, get(big.a)));
+  return `## The hot path, before and after
+
+The change: \`compatibility_flags = ["no_web_socket_compression"]\` in wrangler.toml, so the Worker
+declines permessage-deflate, which browsers (and \`ws\`) offer on every socket. With it accepted,
+workerd keeps one zlib compressor per socket and compresses every frame once per socket; declined,
+a broadcast writes the same bytes to every socket, and each browser saves an inflate. Frames are
+small JSON (${r.parameters.frameBytes} bytes) on a push feed, so bandwidth is not what limits a topic; the
+runtime's CPU and memory per socket are. "Before" is ${before.ref === before.commit ? before.commit : `${before.ref} (${before.commit})`}, the same code with the
+flag absent, measured in this run on the same direct route (ratios: × the ceiling at that N).
+
+${table(
+  [
+    "N",
+    "build",
+    "frames",
+    "fan-out p50 (ms)",
+    "fan-out p99 (ms)",
+    "latency p99 (ms)",
+    "runtime CPU / publish (ms)",
+    "runtime KiB / socket",
+    "load generator CPU / publish (ms)",
+    "connect all",
+  ],
+  rows,
+)}
+
+At ${big.a.n} subscribers the change cuts fan-out p99 ${gain((p) => p.fanoutMs.p99)} (${fmt(big.b.fanoutMs.p99)} → ${fmt(big.a.fanoutMs.p99)} ms), the runtime's CPU per publish ${gain((p) => p.cpu.runtimeMsPerPublish)} and its memory per socket ${gain((p) => p.memory.runtimeKiBPerConn.afterPublishes)}.${
+    sa && sb
+      ? ` Sustained, ${sa.subscribers} subscribers: the highest rate that held went from ${heldText(sb)} to ${heldText(sa)}.
+
+The sustained probe on the build before the change:
+
+${stepsTable(sb)}`
+      : ""
+  }
+
+Locally only a direct socket shows this: through \`wrangler dev\` (and Miniflare's default port),
+Miniflare's entry worker sits in front of the Worker in the same workerd and negotiates
+permessage-deflate with the client itself, whatever the Worker's flags say, so the proxy rows
+above are still compressed (${r.phases
+    .filter((/** @type {any} */ p) => p.kind === "proxy")
+    .map((/** @type {any} */ p) => `${p.n}: ${deflateWord(p)}`)
+    .join(", ")}). In production the Worker is the front door and its flag decides.`;
+}
+
+/**
+ * 1 vs K shards at the largest N, direct.
+ * @param {any} r
+ */
+function shardsSection(r) {
+  const sharded = r.phases.filter((/** @type {any} */ p) => p.role === "shards");
+  if (sharded.length === 0) return '## Shards\n\nNot measured (`--shards ""`).';
+  const n = sharded[0].n;
+  const one = mainPhases(r).find((/** @type {any} */ p) => p.kind === "direct" && p.n === n);
+  const phases = [...(one === undefined ? [] : [one]), ...sharded];
+  const c = ceilingFor(r, sharded[0]);
+  return `## Shards: 1 vs ${sharded.map((/** @type {any} */ p) => p.shards).join(" vs ")} at ${n} subscribers
+
+The topic's owner and its K shard objects, direct, the subscribers spread over the shards by the
+Worker (at random); each publish is stored by the owner and handed to every shard in one RPC each,
+in parallel, and each shard sends it to its own sockets (ratios: × the ceiling at ${n}).
+
+${table(
+  [
+    "shards",
+    "fan-out p50 (ms)",
+    "fan-out p99 (ms)",
+    "first subscriber p50 (ms)",
+    "POST round trip p50 (ms)",
+    "runtime CPU / publish (ms)",
+    "runtime KiB / socket",
+    "delivered / expected",
+  ],
+  phases.map((p) => [
+    p.shards,
+    vr(p.fanoutMs.p50, c?.fanoutMs.p50, false),
+    vr(p.fanoutMs.p99, c?.fanoutMs.p99, false),
+    fmt(p.firstMs.p50),
+    fmt(p.rttMs.p50),
+    fmt(p.cpu.runtimeMsPerPublish),
+    p.memory.runtimeKiBPerConn.afterPublishes,
+    lossCell(p),
+  ]),
+)}
+
+What this can and cannot show: locally every object runs in the one user workerd, on one thread
+for all of them (see "Where the runtime's CPU goes"), so K shards share the CPU that one object had
+and the sends are the same work in the same place. What sharding adds shows here (K RPCs per
+publish, one more hop before the first send, the owner's and each shard's share of the sockets),
+and what it buys does not: in production each object may run on its own thread and machine, so the
+sends of K shards run in parallel. The production model is in README's "Sharding hot topics".`;
+}
+
 /** @param {any} r */
 function summaryText(r) {
   const lines = [
     `fan-out: ${r.parameters.sizes.join(", ")} subscribers × ${r.parameters.publishes} publishes, ${r.machine.cores} cores, node ${r.machine.node}`,
   ];
-  for (const p of mainPhases(r)) {
+  for (const p of [...mainPhases(r), ...r.phases.filter((/** @type {any} */ x) => x.role === "before" || x.role === "shards")]) {
     const c = ceilingFor(r, p);
     const x = (/** @type {number} */ v, /** @type {number | undefined} */ b) =>
       p.kind === "ceiling" || !b ? "" : ` (${ratio(v / b)})`;
     lines.push(
-      `${String(p.n).padStart(5)} ${kindLabel(p.kind).padEnd(18)} fan-out p50 ${p.fanoutMs.p50} ms${x(p.fanoutMs.p50, c?.fanoutMs.p50)}, p99 ${p.fanoutMs.p99}${x(p.fanoutMs.p99, c?.fanoutMs.p99)}; ` +
+      `${String(p.n).padStart(5)} ${label(p).padEnd(26)} fan-out p50 ${p.fanoutMs.p50} ms${x(p.fanoutMs.p50, c?.fanoutMs.p50)}, p99 ${p.fanoutMs.p99}${x(p.fanoutMs.p99, c?.fanoutMs.p99)}; ` +
         `latency p99 ${p.latencyMs.p99}${x(p.latencyMs.p99, c?.latencyMs.p99)}; RSS/socket ${p.memory.runtimeKiBPerConn.afterPublishes} KiB; CPU/publish ${p.cpu.runtimeMsPerPublish} ms; ` +
         `delivered ${p.delivery.delivered}/${p.delivery.expected}`,
     );
   }
   if (r.sustained !== null)
     lines.push(`sustained (${r.sustained.subscribers} direct): highest rate held ${r.sustained.highestRateHeld ?? "none"}/s`);
+  if (r.sustainedBefore)
+    lines.push(
+      `sustained, before (${r.sustainedBefore.subscribers} direct): highest rate held ${r.sustainedBefore.highestRateHeld ?? "none"}/s`,
+    );
   lines.push(
     r.ok
       ? "OK: nothing lost or duplicated"
@@ -1372,12 +1614,10 @@ function readmeSummary(r) {
         return `${fmt(get(p))} ms${base ? ` (${ratio(get(p) / base)})` : ""}`;
       })
       .join(" / ");
-  const deflateOn = r.phases.find(
-    (/** @type {any} */ p) => p.kind === "direct" && p.n === r.parameters.deflateN && p.deflateClient,
-  );
-  const deflateOff = r.phases.find(
-    (/** @type {any} */ p) => p.kind === "direct" && p.n === r.parameters.deflateN && !p.deflateClient,
-  );
+  const largest = Math.max(...sizes);
+  const after = main.find((/** @type {any} */ p) => p.kind === "direct" && p.n === largest);
+  const before = r.phases.find((/** @type {any} */ p) => p.role === "before" && p.n === largest);
+  const sharded = r.phases.filter((/** @type {any} */ p) => p.role === "shards");
   const proxyCapped = main.some((/** @type {any} */ p) => p.capped);
   const rows = [
     ["subscribers", `${sizes.join(" / ")}${proxyCapped ? ` (via the proxy at most ${r.parameters.proxyCap})` : ""}`],
@@ -1395,10 +1635,20 @@ function readmeSummary(r) {
       r.sustained.highestRateHeld === null ? "none tried held" : `${r.sustained.highestRateHeld} publishes/s`,
     ]);
   }
-  if (deflateOn && deflateOff) {
+  if (before && after) {
+    const c = ceilingFor(r, after);
+    const x = (/** @type {number} */ v) => (c ? ` (${ratio(v / c.fanoutMs.p99)})` : "");
     rows.push([
-      `runtime memory per socket at ${r.parameters.deflateN}, deflate / without`,
-      `${deflateOn.memory.runtimeKiBPerConn.afterPublishes} / ${deflateOff.memory.runtimeKiBPerConn.afterPublishes} KiB`,
+      `hot path before → after (declining permessage-deflate), ${largest} direct`,
+      `fan-out p99 ${fmt(before.fanoutMs.p99)}${x(before.fanoutMs.p99)} → ${fmt(after.fanoutMs.p99)} ms${x(after.fanoutMs.p99)}; ` +
+        `runtime ${before.memory.runtimeKiBPerConn.afterPublishes} → ${after.memory.runtimeKiBPerConn.afterPublishes} KiB per socket` +
+        (r.sustainedBefore && r.sustained ? `; sustained ${heldText(r.sustainedBefore)} → ${heldText(r.sustained)}` : ""),
+    ]);
+  }
+  if (sharded.length > 0 && after) {
+    rows.push([
+      `fan-out p99 at ${largest} direct, 1 / ${sharded.map((/** @type {any} */ p) => p.shards).join(" / ")} shards (one local process)`,
+      [after, ...sharded].map((/** @type {any} */ p) => `${fmt(p.fanoutMs.p99)} ms`).join(" / "),
     ]);
   }
   rows.push(["machine, date", `${r.machine.cores} cores, ${r.date.slice(0, 10)}, commit ${r.machine.commit}`]);

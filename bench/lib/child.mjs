@@ -5,13 +5,18 @@ import { fileURLToPath } from "node:url";
 /**
  * Forks `bench/lib/<script>` on this process's Node and resolves once it sends `{ ready: true }`.
  * `request(cmd, payload)` sends `{ cmd, id, ...payload }` and resolves with the matching answer;
- * any other message with an `event` field goes to `onEvent`. `stop()` SIGKILLs it by pid and waits for its exit.
+ * any other message with an `event` field goes to `onEvent`. `stop()` SIGKILLs it by pid and waits for its exit;
+ * with `detached` it runs in its own process group and `stop()` SIGKILLs the group, so whatever it
+ * started (a workerd) goes too.
  * @param {string} script a file in bench/lib/
  * @param {string[]} args
- * @param {{ onEvent?: (message: any) => void, readyTimeoutMs?: number }} [options]
+ * @param {{ onEvent?: (message: any) => void, readyTimeoutMs?: number, detached?: boolean }} [options]
  */
-export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_000 } = {}) {
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_000, detached = false } = {}) {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    detached,
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not fork ${script}`);
   /** @type {Map<number, { resolve: (value: any) => void, reject: (error: Error) => void }>} */
@@ -39,7 +44,23 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
     for (const waiter of pending.values()) waiter.reject(new Error(`${script} exited (${code ?? signal})`));
     pending.clear();
   });
-  const hello = await ready;
+  /** SIGKILLs it (and with `detached` its whole group) and resolves once it has exited. */
+  const stop = async () => {
+    try {
+      process.kill(detached ? -pid : pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await exited;
+    while (detached && groupAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+  let hello;
+  try {
+    hello = await ready;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     pid,
     hello,
@@ -55,14 +76,16 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
         child.send({ ...payload, cmd, id });
       });
     },
-    /** SIGKILLs it (its sockets close with it) and resolves once it has exited. */
-    async stop() {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-      await exited;
-    },
+    stop,
   };
+}
+
+/** @param {number} pgid */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

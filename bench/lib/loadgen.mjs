@@ -10,6 +10,7 @@
  * - `open { url, n, batchSize, timeoutMs, deflate }`: opens n more sockets, `batchSize` at a time;
  *   a socket counts as connected when its first frame (`hello`) arrives. `deflate: false` makes
  *   the client not offer permessage-deflate (the `ws` default, like browsers, is to offer it).
+ *   The answer counts the sockets on which the server accepted it (`compressed`).
  * - `reset`: forgets every frame received so far; from now on a seq is "complete" when every
  *   socket open at this moment has it, and `{ event: "complete", seq }` is sent when it is.
  * - `report { triggers: [[seq, triggerMs], ...] }`: per publish delivered / duplicated / first and
@@ -33,6 +34,8 @@ let open = 0;
 /** Sockets that closed or errored after connecting, while nobody asked them to. */
 let drops = 0;
 let closing = false;
+/** Connected sockets on which the server accepted permessage-deflate (`ws.extensions`). */
+let compressed = 0;
 /** Frames other than metric and hello (status, error, reset…). */
 let otherFrames = 0;
 
@@ -92,6 +95,7 @@ function openOne(url, deflate, timeoutMs) {
       } else if (!connected && text.startsWith('{"type":"hello"')) {
         connected = true;
         open++;
+        if (ws.extensions.includes("permessage-deflate")) compressed++;
         clearTimeout(timer);
         resolve(at - started);
       } else {
@@ -139,6 +143,7 @@ async function openMany({ url, n, batchSize, timeoutMs, deflate }) {
     totalMs: Math.round(monoMs() - started),
     connectMs: summarize(connectMs, 1),
     open,
+    compressed,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * What a process costs, read from /proc: CPU time (utime + stime, whole process and per thread),
- * open fds, and the TCP ports it listens on. Also a clock every process on the machine shares.
+ * and open fds. Also a clock every process on the machine shares.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -89,23 +89,6 @@ export function fdCount(pid) {
   } catch {
     return null;
   }
-}
-
-/**
- * The TCP ports `pid` listens on (from `ss -ltnp`).
- * @param {number} pid
- * @returns {number[]}
- */
-export function listeningPorts(pid) {
-  const out = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" });
-  /** @type {number[]} */
-  const ports = [];
-  for (const line of out.split("\n")) {
-    if (!line.includes(`pid=${pid},`)) continue;
-    const match = /\s(?:127\.0\.0\.1|\[::1\]|\*|0\.0\.0\.0):(\d+)\s/.exec(line);
-    if (match !== null) ports.push(Number(match[1]));
-  }
-  return ports;
 }
 
 /**

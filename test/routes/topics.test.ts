@@ -53,6 +53,15 @@ describe("GET /topics/:topic", () => {
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", topic: "uptime" });
   });
 
+  it("declines permessage-deflate, so a broadcast writes the same bytes to every socket", async () => {
+    const offer = { Upgrade: "websocket", "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
+    const response = await fetchWorker("/topics/uptime", { headers: offer });
+    expect(response.status).toBe(101);
+    expect(response.headers.get("Sec-WebSocket-Extensions")).toBeNull();
+    response.webSocket?.accept();
+    response.webSocket?.close(1000, "done");
+  });
+
   it("refuses a bad topic name with 400 bad_topic", async () => {
     expect(await json("/topics/Bad!Name")).toEqual({
       status: 400,

@@ -20,7 +20,8 @@ export default defineConfig({
             // Test-only secrets, an origin allow-list so that the Origin checks run, a subscriber
             // cap small enough to reach, no FEED_URL (nothing serves HTTP inside workerd), so the
             // feed job fails at once: the tests of the real handler assert that isolation; and
-            // announcements sharded over 3 objects, so every test of it runs through shards.
+            // announcements sharded over 3 objects, so every test of it runs through shards; and
+            // the batching tests' topics (test/durable/batch.test.ts).
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
@@ -28,7 +29,8 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://dash.example",
                 MAX_SUBSCRIBERS: "40",
                 FEED_URL: "",
-                SHARDS: "announcements:3",
+                SHARDS: "announcements:3,burst-sharded:2",
+                BATCH: "burst:2,burst-join:2,burst-evict:2,burst-sharded:2",
               },
             },
           }),

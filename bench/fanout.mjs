@@ -15,9 +15,10 @@
  * offering permessage-deflate as `ws` and browsers do by default. Latency is trigger → receive,
  * the trigger being the moment the bench sends the POST (one monotonic clock for all processes).
  * Then: memory per socket with and without permessage-deflate, the build before the hot-path change
- * (--before) at the same N, 1 vs 2 vs 4 shards at the largest N, and a sustained-rate probe (1,000
- * subscribers, direct, publishes at rising rates until fan-out p99 ≥ 100 ms or a value is lost),
- * for this build and the one before.
+ * (--before) and a bare Durable Object broadcast (the floor) at 1,000 and the largest N, 1 vs 2 vs
+ * 4 shards at the largest N, and a sustained-rate probe (1,000 subscribers, direct, publishes at
+ * rising rates until fan-out p99 ≥ 100 ms or a value is lost) for this build, the one before, and
+ * this one with BATCH.
  *
  * Results: bench/results/fanout.{json,md}; wrangler's output: bench/results/fanout.server.log.
  */
@@ -25,6 +26,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { startChild } from "./lib/child.mjs";
 import { machineTable, table } from "./lib/markdown.mjs";
 import { cpuMs, fdCount, machineBusyMs, monoMs, threadCpuDelta, threadCpuMs, treeCpuMs } from "./lib/procs.mjs";
@@ -37,6 +39,8 @@ import { summarize } from "./lib/stats.mjs";
 
 const NAME = "fanout";
 const TOPIC = "announcements";
+/** A Durable Object that does nothing but broadcast: what the runtime costs per socket by itself. */
+const BARE_FIXTURE = fileURLToPath(new URL("./fixtures/bare-broadcast", import.meta.url));
 /** The commit before `compatibility_flags = ["no_web_socket_compression"]`: the hot path's "before". */
 const BEFORE_DEFAULT = "578e229";
 const USAGE = `Usage: npm run bench -- [options]
@@ -53,6 +57,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --before REF          the build before the hot-path change (default ${BEFORE_DEFAULT}: the last commit
                         that let workerd accept permessage-deflate), measured direct at --deflate-n
                         and at the largest of --sizes, and in the sustained probe ("" skips it)
+ --batch-rate R        one more sustained probe on a topic that coalesces publishes above R per
+                        second into batch frames (BATCH = "announcements:R"; default 40; 0 skips it)
   --shards LIST         shard counts measured direct at the largest of --sizes, besides 1
                         (default 2,4; "" skips them)
   --sustained-n N       subscribers of the sustained-rate probe, direct (default 1000; 0 skips it)
@@ -92,8 +98,9 @@ const args = benchArgs(
     "deflate-n": { type: "string", default: "1000" },
     before: { type: "string", default: BEFORE_DEFAULT },
     shards: { type: "string", default: "2,4" },
+    "batch-rate": { type: "string", default: "40" },
     "sustained-n": { type: "string", default: "1000" },
-    rates: { type: "string", default: "20,40,80,160" },
+    rates: { type: "string", default: "20,40,80,160,320" },
     "step-s": { type: "string", default: "15" },
     batch: { type: "string", default: "100" },
     "profile-n": { type: "string", default: "" },
@@ -117,9 +124,10 @@ const PROFILE_N = args["profile-n"] === "" ? Math.max(...SIZES) : Number(args["p
 const REF = args.ref;
 const BEFORE = args.before === "" ? undefined : args.before;
 const SHARDS = list(args.shards);
+const BATCH_RATE = Number(args["batch-rate"]);
 const DEADLINE_MS = Number(args["deadline-s"]) * 1000;
 const positive = [...SIZES, K, BATCH, STEP_S, DEADLINE_MS, ...RATES, ...SHARDS];
-const nonNegative = [WARMUP, SPACING_MS, DEFLATE_N, SUSTAINED_N, PROXY_CAP, PROFILE_N];
+const nonNegative = [WARMUP, SPACING_MS, DEFLATE_N, SUSTAINED_N, PROXY_CAP, PROFILE_N, BATCH_RATE];
 if (!positive.every((x) => Number.isFinite(x) && x > 0) || !nonNegative.every((x) => Number.isInteger(x) && x >= 0)) {
   console.error(`bad option value\n\n${USAGE}`);
   process.exit(64);
@@ -250,14 +258,20 @@ async function main() {
   /** @returns {Promise<Target>} */
   /**
    * @param {"direct" | "proxy"} kind
-   * @param {{ before?: boolean, shards?: number }} [options] `before`: --before's build; `shards`: the topic's shard count
+   * @param {{ before?: boolean, shards?: number, batchRate?: number, bare?: boolean }} [options] `before`: --before's
+   *   build; `shards`: the topic's shard count; `batchRate`: its BATCH rate (0: none); `bare`: not
+   *   edgebeat but the bare Durable Object broadcast of bench/fixtures/bare-broadcast (the floor)
    */
-  const startEdgebeat = async (kind, { before = false, shards = 1 } = {}) => {
+  const startEdgebeat = async (kind, { before = false, shards = 1, batchRate = 0, bare = false } = {}) => {
     const started = monoMs();
     const stateDir = makeStateDir();
     if (kind === "direct") {
-      const vars = { ...BENCH_SECRETS, SHARDS: shards > 1 ? `${TOPIC}:${shards}` : "" };
-      const root = (before ? beforeProject : project)?.root;
+      const vars = {
+        ...BENCH_SECRETS,
+        SHARDS: shards > 1 ? `${TOPIC}:${shards}` : "",
+        BATCH: batchRate > 0 ? `${TOPIC}:${batchRate}` : "",
+      };
+      const root = bare ? BARE_FIXTURE : (before ? beforeProject : project)?.root;
       if (root === undefined) throw new Error("no --before build to start");
       const child = await startChild("runtime.mjs", [root, stateDir, JSON.stringify(vars)], {
         detached: true,
@@ -372,8 +386,9 @@ async function main() {
 
   /**
    * One phase: a fresh target and load generator, N subscribers, W + K publishes one at a time.
-   * `before`: --before's build instead of the one measured; `shards`: the topic's shard count.
-   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateClient?: boolean, deflateServer?: boolean, role: string, profile?: boolean, before?: boolean, shards?: number }} spec
+   * `before`: --before's build instead of the one measured; `shards`: the topic's shard count;
+   * `bare`: the bare Durable Object broadcast fixture instead of edgebeat.
+   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateClient?: boolean, deflateServer?: boolean, role: string, profile?: boolean, before?: boolean, shards?: number, bare?: boolean }} spec
    */
   const phase = async ({
     name,
@@ -386,10 +401,11 @@ async function main() {
     profile = false,
     before: beforeBuild = false,
     shards = 1,
+    bare = false,
   }) => {
     log(`${name}: starting (${kind}, ${n} subscribers${deflateClient ? "" : ", client without permessage-deflate"})`);
     const target =
-      kind === "ceiling" ? await startCeiling(deflateServer) : await startEdgebeat(kind, { before: beforeBuild, shards });
+      kind === "ceiling" ? await startCeiling(deflateServer) : await startEdgebeat(kind, { before: beforeBuild, shards, bare });
     const loadgen = await startLoadgen();
     try {
       const idle = await idlePublishes(target, name);
@@ -473,7 +489,7 @@ async function main() {
         deflateServer,
         // What the handshakes negotiated, not what was configured: sockets with permessage-deflate in use.
         compressedSockets: open.compressed,
-        build: beforeBuild ? "before" : "measured",
+        build: bare ? "bare" : beforeBuild ? "before" : "measured",
         shards,
         targetStartMs: target.startMs,
         connect: {
@@ -558,10 +574,10 @@ async function main() {
    * The sustained-rate probe: one server, SUSTAINED_N direct subscribers, publishes at each rate
    * for STEP_S seconds, open loop (on schedule, whether or not the previous one is done).
    */
-  const sustained = async (before = false) => {
-    const label = before ? "sustained (before)" : "sustained";
+  const sustained = async ({ before = false, batchRate = 0 } = {}) => {
+    const label = before ? "sustained (before)" : batchRate > 0 ? `sustained (batch ${batchRate}/s)` : "sustained";
     log(`${label}: ${SUSTAINED_N} subscribers, direct; rates ${RATES.join(", ")}/s, ${STEP_S} s each`);
-    const target = await startEdgebeat("direct", { before });
+    const target = await startEdgebeat("direct", { before, batchRate });
     const loadgen = await startLoadgen();
     try {
       await idlePublishes(target, "sustained");
@@ -658,6 +674,7 @@ async function main() {
           errorKinds: [...new Set(errors)],
           runtimeCpuMsPerPublish: round1(((cpu1.runtime ?? 0) - (cpu0.runtime ?? 0)) / count),
           runtimeCpuShare: round1(((cpu1.runtime ?? 0) - (cpu0.runtime ?? 0)) / 10 / wallS),
+          batchFramesPerSubscriber: live === 0 ? 0 : round1(report.batches / live),
           loadgenCpuShare: round1(((cpu1.loadgen ?? 0) - (cpu0.loadgen ?? 0)) / 10 / wallS),
           othersPctOfCore: othersShare(cpu0, cpu1, wallS * 1000),
         };
@@ -685,6 +702,7 @@ async function main() {
       const held = steps.filter((s) => s.holds).map((s) => s.rate);
       return {
         build: before ? "before" : "measured",
+        batchRate,
         subscribers: open.opened,
         compressedSockets: open.compressed,
         stepSeconds: STEP_S,
@@ -724,6 +742,9 @@ async function main() {
     for (const n of new Set([DEFLATE_N, largest].filter((x) => x > 0)))
       plan.push({ name: `before-direct-${n}`, kind: "direct", n, role: "before", before: true });
   }
+  // The floor: a Durable Object that only broadcasts, at 1,000 and the largest N.
+  for (const n of new Set([1000, largest].filter((x) => SIZES.includes(x))))
+    plan.push({ name: `bare-direct-${n}`, kind: "direct", n, role: "floor", bare: true });
   for (const k of SHARDS)
     plan.push({ name: `direct-${largest}-shards-${k}`, kind: "direct", n: largest, role: "shards", shards: k });
 
@@ -738,11 +759,12 @@ async function main() {
   const phases = [];
   for (const spec of plan) phases.push(await phase(spec));
   const sustainedResult = SUSTAINED_N > 0 ? await sustained() : null;
-  const sustainedBefore = SUSTAINED_N > 0 && BEFORE !== undefined ? await sustained(true) : null;
+  const sustainedBefore = SUSTAINED_N > 0 && BEFORE !== undefined ? await sustained({ before: true }) : null;
+  const sustainedBatched = SUSTAINED_N > 0 && BATCH_RATE > 0 ? await sustained({ batchRate: BATCH_RATE }) : null;
 
   const lost = phases.reduce((sum, p) => sum + p.delivery.lost, 0);
   const duplicated = phases.reduce((sum, p) => sum + p.delivery.duplicated, 0);
-  const probeSteps = [...(sustainedResult?.steps ?? []), ...(sustainedBefore?.steps ?? [])];
+  const probeSteps = [sustainedResult, sustainedBefore, sustainedBatched].flatMap((probe) => probe?.steps ?? []);
   const sustainedLost = probeSteps.reduce((sum, x) => sum + x.lost, 0);
   const sustainedDuplicated = probeSteps.reduce((sum, x) => sum + x.duplicated, 0);
   const ok =
@@ -763,6 +785,7 @@ async function main() {
       deflateN: DEFLATE_N,
       before: BEFORE === undefined ? null : { ref: BEFORE, commit: beforeCommit },
       shards: SHARDS,
+      batchRate: BATCH_RATE,
       sustainedN: SUSTAINED_N,
       rates: RATES,
       stepSeconds: STEP_S,
@@ -781,6 +804,7 @@ async function main() {
     phases,
     sustained: sustainedResult,
     sustainedBefore,
+    sustainedBatched,
   };
   const { jsonPath, mdPath } = writeResults(NAME, result, render(result), readmeSummary(result));
   console.log(`\n${summaryText(result)}\n\nwrote ${jsonPath}\n      ${mdPath}`);
@@ -800,6 +824,7 @@ function kindLabel(kind) {
  * @param {any} p
  */
 function label(p) {
+  if (p.build === "bare") return "bare DO broadcast, direct";
   if (p.build === "before") return `${kindLabel(p.kind)}, before`;
   if (p.shards > 1) return `${kindLabel(p.kind)}, ${p.shards} shards`;
   if (p.kind === "ceiling" && p.deflateServer) return "ceiling (ws), with deflate";
@@ -1307,7 +1332,11 @@ ${stepsTable(s)}
 
 ${hotPathSection(r)}
 
+${floorSection(r)}
+
 ${shardsSection(r)}
+
+${batchingSection(r)}
 
 ## Where the time goes
 
@@ -1362,7 +1391,9 @@ ${table(
 function othersText(r) {
   const shares = [
     ...r.phases.map((/** @type {any} */ p) => p.cpu.othersPctOfCore),
-    ...[...(r.sustained?.steps ?? []), ...(r.sustainedBefore?.steps ?? [])].map((/** @type {any} */ x) => x.othersPctOfCore),
+    ...[r.sustained, r.sustainedBefore, r.sustainedBatched]
+      .flatMap((probe) => probe?.steps ?? [])
+      .map((/** @type {any} */ x) => x.othersPctOfCore),
   ].filter((/** @type {unknown} */ x) => typeof x === "number");
   if (shares.length === 0) return "";
   const worst = Math.max(...shares);
@@ -1519,6 +1550,90 @@ above are still compressed (${r.phases
 }
 
 /**
+ * edgebeat against a Durable Object that does nothing but broadcast, and both against the ceiling.
+ * @param {any} r
+ */
+function floorSection(r) {
+  const bare = r.phases.filter((/** @type {any} */ p) => p.role === "floor");
+  if (bare.length === 0)
+    return "## The floor: a bare Durable Object broadcast\n\nNot measured (needs 1,000 or the largest N in --sizes).";
+  const rows = bare.flatMap((/** @type {any} */ b) => {
+    const c = ceilingFor(r, b);
+    const e = mainPhases(r).find((/** @type {any} */ p) => p.kind === "direct" && p.n === b.n);
+    return [c, b, e]
+      .filter((p) => p)
+      .map((p) => [
+        p.n,
+        label(p),
+        vr(p.fanoutMs.p50, c?.fanoutMs.p50, p.kind === "ceiling"),
+        vr(p.fanoutMs.p99, c?.fanoutMs.p99, p.kind === "ceiling"),
+        fmt(p.firstMs.p50),
+        fmt(p.cpu.runtimeMsPerPublish),
+        fmt((p.cpu.runtimeMsPerPublish * 1000) / p.n),
+        p.memory.runtimeKiBPerConn.afterPublishes,
+      ]);
+  });
+  const big = bare.at(-1);
+  const edge = mainPhases(r).find((/** @type {any} */ p) => p.kind === "direct" && p.n === big.n);
+  const ceiling = ceilingFor(r, big);
+  const verdict =
+    edge && ceiling
+      ? ` At ${big.n} subscribers the bare object's fan-out p99 is ${ratio(big.fanoutMs.p99 / ceiling.fanoutMs.p99)} the ceiling's and edgebeat's ` +
+        `${ratio(edge.fanoutMs.p99 / ceiling.fanoutMs.p99)}; in CPU per socket, ${fmt((big.cpu.runtimeMsPerPublish * 1000) / big.n)} µs against ` +
+        `${fmt((edge.cpu.runtimeMsPerPublish * 1000) / edge.n)} µs (the ceiling: ${fmt((ceiling.cpu.runtimeMsPerPublish * 1000) / ceiling.n)} µs). ` +
+        "What separates the bare object from the ceiling is workerd's per-socket cost, which no code in the object can remove; what separates edgebeat from the bare object is edgebeat's own work."
+      : "";
+  return `## The floor: a bare Durable Object broadcast
+
+\`bench/fixtures/bare-broadcast\`: one Durable Object that accepts hibernatable sockets and, on a
+POST, sends one frame of the same shape to each of them: no storage, no validation, no history, no
+shards. Same runtime, same direct route, same load generator.
+
+${table(
+  [
+    "N",
+    "target",
+    "fan-out p50 (ms)",
+    "fan-out p99 (ms)",
+    "first subscriber p50 (ms)",
+    "runtime CPU / publish (ms)",
+    "CPU / socket (µs)",
+    "runtime KiB / socket",
+  ],
+  rows,
+)}
+${verdict}`;
+}
+
+/**
+ * The sustained probe on a topic with BATCH, against the same probe without.
+ * @param {any} r
+ */
+function batchingSection(r) {
+  const b = r.sustainedBatched;
+  const s = r.sustained;
+  if (!b || !s) return "## Batching\n\nNot measured (`--batch-rate 0` or `--sustained-n 0`).";
+  const interval = fmt(1000 / b.batchRate);
+  const perSub = b.steps.map((/** @type {any} */ x) => `${x.rate}/s: ${x.batchFramesPerSubscriber}`).join(", ");
+  const pays = (b.highestRateHeld ?? 0) > (s.highestRateHeld ?? 0);
+  return `## Batching
+
+The sustained probe again, on a topic with \`BATCH = "${r.parameters.topic}:${b.batchRate}"\`: a publish that comes
+within ${interval} ms of the topic's last broadcast is stored at once and reaches subscribers with the
+next flush (the object's alarm), together with the others of that interval in one \`batch\` frame.
+Each value's latency then includes its wait for the flush (up to ${interval} ms).
+
+${stepsTable(b)}
+
+\`batch\` frames per subscriber in each step: ${perSub}. **Highest rate that held: ${heldText(b)}** with
+batching, against ${heldText(s)} without (same build, same ${s.subscribers} subscribers, same hold rule). ${
+    pays
+      ? "Batching pays once publishes outrun what one object can send one by one: the CPU of a broadcast is per socket, not per byte, so a batch of k values costs about what one value does."
+      : "In this run batching did not raise the rate that holds."
+  }`;
+}
+
+/**
  * 1 vs K shards at the largest N, direct.
  * @param {any} r
  */
@@ -1571,7 +1686,10 @@ function summaryText(r) {
   const lines = [
     `fan-out: ${r.parameters.sizes.join(", ")} subscribers × ${r.parameters.publishes} publishes, ${r.machine.cores} cores, node ${r.machine.node}`,
   ];
-  for (const p of [...mainPhases(r), ...r.phases.filter((/** @type {any} */ x) => x.role === "before" || x.role === "shards")]) {
+  for (const p of [
+    ...mainPhases(r),
+    ...r.phases.filter((/** @type {any} */ x) => x.role === "before" || x.role === "shards" || x.role === "floor"),
+  ]) {
     const c = ceilingFor(r, p);
     const x = (/** @type {number} */ v, /** @type {number | undefined} */ b) =>
       p.kind === "ceiling" || !b ? "" : ` (${ratio(v / b)})`;
@@ -1583,6 +1701,10 @@ function summaryText(r) {
   }
   if (r.sustained !== null)
     lines.push(`sustained (${r.sustained.subscribers} direct): highest rate held ${r.sustained.highestRateHeld ?? "none"}/s`);
+  if (r.sustainedBatched)
+    lines.push(
+      `sustained, batch ${r.sustainedBatched.batchRate}/s (${r.sustainedBatched.subscribers} direct): highest rate held ${r.sustainedBatched.highestRateHeld ?? "none"}/s`,
+    );
   if (r.sustainedBefore)
     lines.push(
       `sustained, before (${r.sustainedBefore.subscribers} direct): highest rate held ${r.sustainedBefore.highestRateHeld ?? "none"}/s`,
@@ -1622,6 +1744,7 @@ function readmeSummary(r) {
   const rows = [
     ["subscribers", `${sizes.join(" / ")}${proxyCapped ? ` (via the proxy at most ${r.parameters.proxyCap})` : ""}`],
     ["fan-out p50, direct (× ceiling)", cell("direct", (p) => p.fanoutMs.p50)],
+    ["fan-out p99, direct (× ceiling)", cell("direct", (p) => p.fanoutMs.p99)],
     ["fan-out p50, via wrangler's proxy (× ceiling)", cell("proxy", (p) => p.fanoutMs.p50)],
     ["trigger → receive p99, direct (× ceiling)", cell("direct", (p) => p.latencyMs.p99)],
     [
@@ -1635,6 +1758,25 @@ function readmeSummary(r) {
       r.sustained.highestRateHeld === null ? "none tried held" : `${r.sustained.highestRateHeld} publishes/s`,
     ]);
   }
+  const afterCeiling = after === undefined ? null : ceilingFor(r, after);
+  if (after && afterCeiling) {
+    const x = after.fanoutMs.p99 / afterCeiling.fanoutMs.p99;
+    rows.push([
+      `goal: fan-out p99 at ${largest} direct at most 1.5× the ceiling`,
+      `${ratio(x)} (${fmt(after.fanoutMs.p99)} vs ${fmt(afterCeiling.fanoutMs.p99)} ms): ${x <= 1.5 ? "met" : "**not met**"}`,
+    ]);
+    rows.push([
+      `runtime memory per socket, ${largest} direct`,
+      `${after.memory.runtimeKiBPerConn.afterPublishes} KiB (the ceiling: ${afterCeiling.memory.runtimeKiBPerConn.afterPublishes} KiB)`,
+    ]);
+  }
+  if (r.sustained !== null) {
+    const held = r.sustained.highestRateHeld ?? 0;
+    rows.push([
+      `goal: at least 20 publishes/s to ${r.sustained.subscribers} with fan-out p99 < ${HOLD_FANOUT_P99_MS} ms, no loss`,
+      `${heldText(r.sustained)} held: ${held >= 20 ? "met" : "**not met**"}`,
+    ]);
+  }
   if (before && after) {
     const c = ceilingFor(r, after);
     const x = (/** @type {number} */ v) => (c ? ` (${ratio(v / c.fanoutMs.p99)})` : "");
@@ -1643,6 +1785,19 @@ function readmeSummary(r) {
       `fan-out p99 ${fmt(before.fanoutMs.p99)}${x(before.fanoutMs.p99)} → ${fmt(after.fanoutMs.p99)} ms${x(after.fanoutMs.p99)}; ` +
         `runtime ${before.memory.runtimeKiBPerConn.afterPublishes} → ${after.memory.runtimeKiBPerConn.afterPublishes} KiB per socket` +
         (r.sustainedBefore && r.sustained ? `; sustained ${heldText(r.sustainedBefore)} → ${heldText(r.sustained)}` : ""),
+    ]);
+  }
+  if (r.sustainedBatched && r.sustained) {
+    rows.push([
+      `sustained, ${r.sustained.subscribers} direct, with BATCH ${r.sustainedBatched.batchRate}/s`,
+      `${heldText(r.sustainedBatched)} (without: ${heldText(r.sustained)})`,
+    ]);
+  }
+  const floor = r.phases.find((/** @type {any} */ p) => p.role === "floor" && p.n === largest);
+  if (floor && after && afterCeiling) {
+    rows.push([
+      `fan-out p99 at ${largest} direct, a bare Durable Object broadcast (the floor) / edgebeat`,
+      `${fmt(floor.fanoutMs.p99)} ms (${ratio(floor.fanoutMs.p99 / afterCeiling.fanoutMs.p99)}) / ${fmt(after.fanoutMs.p99)} ms (${ratio(after.fanoutMs.p99 / afterCeiling.fanoutMs.p99)})`,
     ]);
   }
   if (sharded.length > 0 && after) {

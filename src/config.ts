@@ -98,6 +98,31 @@ export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
   return counts;
 }
 
+/**
+ * How often a topic may broadcast metrics, per second: `BATCH = "topic:20,other:5"`. Publishes that
+ * arrive faster are stored at once and coalesced into one `batch` frame per interval.
+ */
+export function batchRates(env: Pick<Env, "BATCH">): Map<string, number> {
+  const rates = new Map<string, number>();
+  for (const item of listVar(env.BATCH)) {
+    const [topic = "", perSecond = ""] = item.split(":").map((part) => part.trim());
+    const rate = Number(perSecond);
+    if (!isTopicName(topic) || !Number.isFinite(rate) || rate <= 0 || rate > 1000) {
+      throw new Error(
+        `BATCH entry "${item}" must be topic:perSecond with a rate above 0, at most 1000: fix wrangler.toml [vars]`,
+      );
+    }
+    rates.set(topic, rate);
+  }
+  return rates;
+}
+
+/** The shortest time between two metric broadcasts of `topic` in ms, or null when it does not batch. */
+export function batchIntervalMs(env: Pick<Env, "BATCH">, topic: string): number | null {
+  const rate = batchRates(env).get(topic);
+  return rate === undefined ? null : 1000 / rate;
+}
+
 /** The names of a topic's shard objects (`topic/0` …), or none when it is not sharded. */
 export function shardNames(env: Pick<Env, "SHARDS">, topic: string): string[] {
   const count = shardCounts(env).get(topic) ?? 1;

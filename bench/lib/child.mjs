@@ -24,8 +24,11 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
   let nextId = 1;
   /** @type {(message: any) => void} */
   let onReady = () => {};
+  /** @type {(error: Error) => void} */
+  let onFailed = () => {};
   const ready = new Promise((resolve, reject) => {
     onReady = resolve;
+    onFailed = reject;
     setTimeout(() => reject(new Error(`${script} did not start within ${readyTimeoutMs} ms`)), readyTimeoutMs).unref();
   });
   child.on("message", (/** @type {any} */ message) => {
@@ -41,6 +44,7 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
   /** @type {Promise<void>} */
   const exited = new Promise((resolve) => child.once("exit", () => resolve()));
   child.on("exit", (code, signal) => {
+    onFailed(new Error(`${script} exited (${code ?? signal}) before it was ready`));
     for (const waiter of pending.values()) waiter.reject(new Error(`${script} exited (${code ?? signal})`));
     pending.clear();
   });

@@ -14,7 +14,8 @@
  * - `reset`: forgets every frame received so far; from now on a seq is "complete" when every
  *   socket open at this moment has it, and `{ event: "complete", seq }` is sent when it is.
  * - `report { triggers: [[seq, triggerMs], ...] }`: per publish delivered / duplicated / first and
- *   last receive after its trigger, and the trigger → receive latency of every delivery.
+ *   last receive after its trigger, and the trigger → receive latency of every delivery. A
+ *   `batch` frame delivers each of its metrics at the moment it arrives (`batches` counts them).
  * - `close`: closes every socket (terminating those that do not finish within 10 s).
  *
  * It exits when the bench goes away (IPC disconnect) or after `deadlineMs` (argv[2]).
@@ -36,7 +37,9 @@ let drops = 0;
 let closing = false;
 /** Connected sockets on which the server accepted permessage-deflate (`ws.extensions`). */
 let compressed = 0;
-/** Frames other than metric and hello (status, error, reset…). */
+/** `batch` frames received (each counts its metrics as delivered at its arrival). */
+let batches = 0;
+/** Frames other than metric, batch and hello (status, error, reset…). */
 let otherFrames = 0;
 
 /**
@@ -92,6 +95,9 @@ function openOne(url, deflate, timeoutMs) {
       if (text.startsWith('{"type":"metric"')) {
         const k = text.indexOf('"seq":');
         record(index, Number.parseInt(text.slice(k + 6, k + 26), 10), at);
+      } else if (text.startsWith('{"type":"batch"')) {
+        batches++;
+        for (const frame of JSON.parse(text).frames) record(index, frame.seq, at);
       } else if (!connected && text.startsWith('{"type":"hello"')) {
         connected = true;
         open++;
@@ -187,6 +193,7 @@ function report(triggers) {
     /** metric frames of seqs nobody published in this window (the join replay of the latest, for one) */
     untriggeredSeqs: [...records.keys()].filter((seq) => !triggered.has(seq)).length,
     otherFrames,
+    batches,
     open,
     drops,
   };
@@ -213,6 +220,7 @@ async function closeAll() {
   open = 0;
   drops = 0;
   otherFrames = 0;
+  batches = 0;
   closing = false;
   return { closed: waiting.length };
 }
@@ -226,6 +234,7 @@ process.on("message", async (/** @type {any} */ message) => {
     else if (cmd === "reset") {
       records = new Map();
       otherFrames = 0;
+      batches = 0;
       drops = 0;
       completeAt = open;
       answer = { open };

@@ -9,22 +9,27 @@
  * nearest local equivalent, and the only place `no_web_socket_compression` can be seen to work.
  *
  * Started with bench/lib/child.mjs's `startChild(…, { detached: true })`: argv is
- * `<project root> <persist dir> <vars as JSON>`; it bundles the project the way `wrangler deploy`
+ * `<project root> <persist dir> <vars as JSON>` (the root may also be a bench fixture's directory,
+ * with its own wrangler.toml); it bundles the project the way `wrangler deploy`
  * does (`--dry-run --outdir`), reads wrangler.toml with wrangler's own
  * `unstable_getMiniflareWorkerOptions`, applies the D1 migrations, and answers
  * `{ ready: true, url, workerdPid }`. The bench stops it by killing its process group (workerd too).
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { parse } from "smol-toml";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
 
 const [root = ".", persistTo = "", varsJson = "{}"] = process.argv.slice(2);
 process.on("disconnect", () => process.exit(0));
 
-const outdir = path.join(root, ".wrangler", "bench-bundle");
-const wrangler = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+// The bundle goes into the state directory, which the bench removes with everything else of this runtime.
+const outdir = path.join(persistTo, "bundle");
+const config = parse(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
+const wrangler = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 const PATH = [path.dirname(process.execPath), process.env.PATH].filter(Boolean).join(path.delimiter);
 execFileSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
   cwd: root,
@@ -40,6 +45,9 @@ const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wr
 // Every bench route is `run_worker_first`; without assets the direct socket reaches the Worker itself
 // instead of the asset router worker in front of it.
 const { assets: _assets, ...worker } = /** @type {Record<string, any>} */ (workerOptions);
+// The Worker's own name, which its service bindings to itself (edgebeat's RUNNER) refer to.
+const name = String(config.name);
+const bundle = path.join(outdir, path.basename(String(config.main)).replace(/\.[cm]?[jt]s$/, ".js"));
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     resourcePersistencePath: persistTo,
@@ -47,8 +55,9 @@ const mf = new Miniflare(
     workers: [
       {
         ...worker,
-        name: "edgebeat",
-        modules: [{ type: "ESModule", path: path.join(outdir, "index.js") }],
+        name,
+        modulesRoot: outdir,
+        modules: [{ type: "ESModule", path: bundle }],
         bindings: { ...worker.bindings, ...vars },
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
@@ -56,15 +65,17 @@ const mf = new Miniflare(
   }),
 );
 await mf.ready;
-const url = (await mf.unsafeGetDirectURL("edgebeat")).origin;
+const url = (await mf.unsafeGetDirectURL(name)).origin;
 
-const db = await mf.getD1Database("DB");
 const migrations = path.join(root, "migrations");
-for (const file of readdirSync(migrations)
-  .filter((name) => name.endsWith(".sql"))
-  .sort()) {
+const db = existsSync(migrations) ? await mf.getD1Database("DB") : null;
+for (const file of db === null
+  ? []
+  : readdirSync(migrations)
+      .filter((name) => name.endsWith(".sql"))
+      .sort()) {
   const statements = unstable_splitSqlQuery(readFileSync(path.join(migrations, file), "utf8"));
-  await db.batch(statements.map((sql) => db.prepare(sql)));
+  await db?.batch(statements.map((sql) => db.prepare(sql)));
 }
 
 const children = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" });

@@ -47,6 +47,13 @@ export interface MetricFrame {
   nextExpectedAt?: number;
 }
 
+/** Several metric frames coalesced by a topic that publishes faster than its BATCH rate: consecutive seqs, oldest first, each exactly as it would have been sent alone. */
+export interface BatchFrame {
+  type: "batch";
+  topic: string;
+  frames: MetricFrame[];
+}
+
 export interface StatusFrame {
   type: "status";
   topic: string;
@@ -66,16 +73,16 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type ServerFrame = HelloFrame | MetricFrame | StatusFrame | ResetFrame | ErrorFrame;
+export type ServerFrame = HelloFrame | MetricFrame | BatchFrame | StatusFrame | ResetFrame | ErrorFrame;
 
 /** The one way a frame becomes wire text: serialize once, send the same string to every socket. */
 export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-const FRAME_TYPES = new Set<string>(["hello", "metric", "status", "reset", "error"]);
+const FRAME_TYPES = new Set<string>(["hello", "metric", "batch", "status", "reset", "error"]);
 
-/** Parses wire text from the server; throws on anything that is not a known frame. */
+/** Parses wire text from the server; throws on anything that is not a known frame, or is a batch it cannot unpack. */
 export function parseFrame(text: string): ServerFrame {
   const frame: unknown = JSON.parse(text);
   if (
@@ -83,11 +90,31 @@ export function parseFrame(text: string): ServerFrame {
     frame === null ||
     !("type" in frame) ||
     typeof frame.type !== "string" ||
-    !FRAME_TYPES.has(frame.type)
+    !FRAME_TYPES.has(frame.type) ||
+    (frame.type === "batch" && !isBatchOfMetrics(frame))
   ) {
     throw new Error(`not an edgebeat frame: ${text.slice(0, 80)}`);
   }
   return frame as ServerFrame;
+}
+
+/** Whether a `batch` holds only metric frames of its own topic, each with an integer seq: what a client unpacks. */
+function isBatchOfMetrics(frame: object): boolean {
+  if (!("topic" in frame) || typeof frame.topic !== "string" || !("frames" in frame) || !Array.isArray(frame.frames)) {
+    return false;
+  }
+  const { topic } = frame;
+  return frame.frames.every(
+    (inner: unknown) =>
+      typeof inner === "object" &&
+      inner !== null &&
+      "type" in inner &&
+      inner.type === "metric" &&
+      "topic" in inner &&
+      inner.topic === topic &&
+      "seq" in inner &&
+      Number.isSafeInteger(inner.seq),
+  );
 }
 
 /** The text a client sends to keep a connection alive, and the auto-response it gets. */

@@ -1,17 +1,26 @@
 /**
  * The edgebeat browser (and Node 22) client: subscribes to one topic and never loses a value.
  * It reconnects with capped exponential backoff and full jitter, resumes with `since` + `epoch`
- * so nothing is missed or repeated, reconnects on a seq gap, drops local state on `reset`, keeps
- * the socket alive with `ping` (answered by the server's auto-response), stops on 401/403/404,
- * and waits while the browser is offline.
+ * so nothing is missed or repeated, reconnects on a seq gap, unpacks `batch` frames into single
+ * metrics, drops local state on `reset`, keeps the socket alive with `ping` (answered by the
+ * server's auto-response), stops on 401/403/404, and waits while the browser is offline.
  */
 import { type BackoffPolicy, fullJitterDelay } from "../backoff";
-import { type MetricFrame, PING, PONG, parseFrame, type ResetFrame, type ServerFrame, type StatusFrame } from "./protocol";
+import {
+  type BatchFrame,
+  type MetricFrame,
+  PING,
+  PONG,
+  parseFrame,
+  type ResetFrame,
+  type ServerFrame,
+  type StatusFrame,
+} from "./protocol";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
 
 export interface SubscribeHandlers {
-  /** Each metric exactly once, in seq order (replays after a resume included). */
+  /** Each metric exactly once, in seq order (replays after a resume and the metrics of a `batch` included). */
   onMetric?(frame: MetricFrame): void;
   /** The feeding job's health: `ok`, `failing` or `stale`. */
   onStatus?(frame: StatusFrame): void;
@@ -147,7 +156,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     timer = setTimeout(connect, immediately ? 0 : fullJitterDelay(retries, backoff, random));
   };
 
-  const onFrame = (frame: ServerFrame) => {
+  /** One frame that is not a batch: a batch reaches here as its metric frames, one at a time. */
+  const onFrame = (frame: Exclude<ServerFrame, BatchFrame>) => {
     switch (frame.type) {
       case "hello":
         epoch = frame.epoch;
@@ -211,9 +221,14 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
       try {
         frame = parseFrame(event.data);
       } catch {
-        return; // a frame type from a newer server: ignore it rather than break
+        return; // a frame type from a newer server, or a malformed one: ignore it rather than break
       }
-      onFrame(frame);
+      // A batch is consecutive metric frames in one message: each takes the path it would take alone,
+      // and once one of them drops this socket (a gap), the rest are ignored as later messages would be.
+      for (const single of frame.type === "batch" ? frame.frames : [frame]) {
+        if (socket !== ws) return;
+        onFrame(single);
+      }
     });
     const ended = (reason: string) => {
       if (socket !== ws) return; // already handled, or replaced by a newer socket

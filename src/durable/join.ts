@@ -3,6 +3,7 @@ import { encodeFrame, type TopicState } from "../client/protocol";
 
 export interface JoinRequest {
   topic: string;
+  /** `seq` is the join point: the last seq broadcast (a pending batch's frames reach the socket with the batch). */
   state: { seq: number; epoch: string; status: TopicState; detail: string };
   /** The last seq the client saw, or null for a fresh join. */
   since: number | null;
@@ -13,7 +14,7 @@ export interface JoinRequest {
 export function joinFrames(sql: SqlStorage, { topic, state, since, epoch }: JoinRequest): string[] {
   const hello = { type: "hello", topic, seq: state.seq, epoch: state.epoch, serverTime: Date.now() } as const;
   const latest = sql
-    .exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1")
+    .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT 1", state.seq)
     .toArray()
     .map((row) => row.frame);
   const status = state.status === "ok" ? [] : [encodeFrame({ type: "status", topic, state: state.status, detail: state.detail })];
@@ -29,6 +30,8 @@ export function joinFrames(sql: SqlStorage, { topic, state, since, epoch }: Join
       ...status,
     ];
   }
-  const missed = sql.exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq", since).toArray();
+  const missed = sql
+    .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq", since, state.seq)
+    .toArray();
   return [encodeFrame({ ...hello, recovered: true }), ...missed.map((row) => row.frame), ...status];
 }

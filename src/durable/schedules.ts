@@ -1,6 +1,7 @@
 /**
  * Everything a topic object wants to be woken for, in one SQLite table behind its one alarm:
- * `stale` (the freshness deadline) and `tick` (the next slot of a sub-minute job).
+ * `stale` (the freshness deadline), `tick` (the next slot of a sub-minute job) and `flush` (the
+ * next batch of a topic that publishes faster than its BATCH rate).
  */
 
 export interface StaleData {
@@ -16,7 +17,10 @@ export interface TickData {
   graceMs: number;
 }
 
-export type Schedule = { kind: "stale"; at: number; data: StaleData } | { kind: "tick"; at: number; data: TickData };
+export type Schedule =
+  | { kind: "stale"; at: number; data: StaleData }
+  | { kind: "tick"; at: number; data: TickData }
+  | { kind: "flush"; at: number; data: Record<string, never> };
 
 export function setSchedule(sql: SqlStorage, schedule: Schedule): void {
   sql.exec(

@@ -29,6 +29,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX runs_by_job ON runs (job, id);
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
    CREATE TABLE schedules (kind TEXT PRIMARY KEY, at INTEGER NOT NULL, data TEXT NOT NULL);`,
+  // The last seq broadcast to subscribers (the join point); behind seq while a batch is pending.
+  `ALTER TABLE topic_state ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+   UPDATE topic_state SET sent = seq;`,
 ];
 
 /** Brings the object's database up to the newest schema. Synchronous, so it runs in the constructor. */

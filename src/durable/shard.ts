@@ -26,17 +26,20 @@ export class TopicShard extends DurableObject<Env> {
 
   /**
    * Sends a frame from the owner to this shard's sockets. `seq` is null for frames outside the seq
-   * order (status); `epoch` is the owner's, so a shard notices when the topic's storage was reset.
+   * order (status), else the frame's last metric seq; `first` is a batch's first (the seq of a lone
+   * metric). `epoch` is the owner's, so a shard notices when the topic's storage was reset.
    */
-  async deliver(seq: number | null, text: string, epoch: string): Promise<void> {
+  async deliver(seq: number | null, text: string, epoch: string, first = seq): Promise<void> {
     await this.#serially(async () => {
-      if (seq === null) {
+      if (seq === null || first === null) {
         this.#sockets.broadcast(text);
         return;
       }
       const sent = this.#sent(epoch);
       if (sent !== null && seq <= sent) return; // already sent: a late or repeated delivery
-      if (sent !== null && seq > sent + 1) await this.#catchUp(sent, seq - 1, epoch);
+      // Part of a batch already went out in a catch-up: send the rest one by one instead.
+      if (sent !== null && first <= sent) return this.#catchUp(sent, seq, epoch);
+      if (sent !== null && first > sent + 1) await this.#catchUp(sent, first - 1, epoch);
       this.#sockets.broadcast(text);
       this.#setSent(seq, epoch);
     });
@@ -94,7 +97,7 @@ export class TopicShard extends DurableObject<Env> {
    * the owner no longer keeps are skipped; the clients see the gap and resume from the owner.
    */
   async #catchUp(from: number, to: number, epoch: string): Promise<void> {
-    for (const text of await this.#owner().frames(from, to - from)) this.#sockets.broadcast(text);
+    for (const text of await this.#owner().frames(from, to)) this.#sockets.broadcast(text);
     this.#setSent(to, epoch);
   }
 

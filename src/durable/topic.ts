@@ -4,7 +4,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
-import { clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
+import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
 import { joinFrames } from "./join";
 import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
 import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
@@ -15,6 +15,8 @@ import { Subscribers } from "./subscribers";
 interface StateRow extends Record<string, SqlStorageValue> {
   epoch: string;
   seq: number;
+  /** The last seq broadcast; behind `seq` while a batch is pending. */
+  sent: number;
   updated_at: number | null;
   status: TopicState;
   detail: string;
@@ -28,6 +30,9 @@ export class Topic extends DurableObject<Env> {
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
   #shards: string[] | undefined;
+  #batchIntervalMs: number | null | undefined;
+  /** Metrics wait for a batch until then (in memory only: after a restart the next publish sends at once). */
+  #nextFlushAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -40,7 +45,8 @@ export class Topic extends DurableObject<Env> {
   /**
    * Stores a metric as seq + 1 and sends it to every subscriber; a `runId` or `id` seen before
    * returns the seq it got then and sends nothing. A job's publish also records its run and
-   * pushes the freshness deadline out to `nextExpectedAt + graceMs`.
+   * pushes the freshness deadline out to `nextExpectedAt + graceMs`. A topic listed in BATCH that
+   * broadcast less than an interval ago stores it and leaves it to the next flush (`batch` frame).
    */
   async publish(input: PublishInput): Promise<PublishResult> {
     const topic = this.#topic();
@@ -55,10 +61,14 @@ export class Topic extends DurableObject<Env> {
       if (seen) {
         addCounter(this.#sql, "duplicates");
         record("duplicate", seen.seq);
-        return { seq: seen.seq, text: null };
+        return { seq: seen.seq, text: null, deferred: false, newBatch: false };
       }
-      const seq = this.#state().seq + 1;
+      const state = this.#state();
+      const seq = state.seq + 1;
       const ts = Date.now();
+      // A batching topic within its interval, or behind on an earlier batch: the flush sends it.
+      const pending = this.#batching() ? getSchedule(this.#sql, "flush") : null;
+      const defer = this.#batching() && (ts < this.#nextFlushAt || pending !== null);
       const frame = {
         type: "metric",
         topic,
@@ -73,7 +83,9 @@ export class Topic extends DurableObject<Env> {
       const text = encodeFrame(frame);
       this.#sql.exec("INSERT INTO messages (seq, frame) VALUES (?, ?)", seq, text);
       this.#sql.exec("DELETE FROM messages WHERE seq <= ?", seq - this.#historyLimit);
-      this.#sql.exec("UPDATE topic_state SET seq = ?, updated_at = ? WHERE id = 1", seq, ts);
+      this.#sql.exec("UPDATE topic_state SET seq = ?, sent = ?, updated_at = ? WHERE id = 1", seq, defer ? state.sent : seq, ts);
+      if (defer && pending === null) setSchedule(this.#sql, { kind: "flush", at: this.#nextFlushAt, data: {} });
+      if (!defer) this.#sentAt(ts);
       addCounter(this.#sql, "published");
       if (key !== null) {
         this.#sql.exec("INSERT INTO dedupe (key, seq) VALUES (?, ?)", key, seq);
@@ -81,13 +93,13 @@ export class Topic extends DurableObject<Env> {
       }
       record("ok", seq);
       this.#expectNextRun(input);
-      return { seq, text };
+      return { seq, text, deferred: defer, newBatch: defer && pending === null };
     });
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
-    if (outcome.text !== null) this.#broadcast(outcome.text, outcome.seq);
+    if (outcome.text !== null && !outcome.deferred) this.#broadcast(outcome.text, outcome.seq);
     if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
-    // Only a job's publish moves a schedule; an HTTP publish leaves the alarm alone (hot path).
-    if (input.nextExpectedAt !== undefined) await this.#armAlarm();
+    // Only a job's publish or a new batch moves a schedule; other publishes leave the alarm alone (hot path).
+    if (input.nextExpectedAt !== undefined || outcome.newBatch) await this.#armAlarm();
     return { topic, seq: outcome.seq, duplicate: outcome.text === null };
   }
 
@@ -154,13 +166,13 @@ export class Topic extends DurableObject<Env> {
   /** For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
   async join(since: number | null, epoch: string | null): Promise<{ frames: string[]; seq: number; epoch: string }> {
     const state = this.#state();
-    return { frames: this.#join(since, epoch), seq: state.seq, epoch: state.epoch };
+    return { frames: this.#join(since, epoch), seq: state.sent, epoch: state.epoch };
   }
 
-  /** For a shard catching up: kept metric frames with `seq > since`, as stored (serialized), oldest first. */
-  async frames(since: number, limit: number): Promise<string[]> {
+  /** For a shard catching up: kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
+  async frames(since: number, to: number): Promise<string[]> {
     return this.#sql
-      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
+      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq", since, to)
       .toArray()
       .map((row) => row.frame);
   }
@@ -207,14 +219,17 @@ export class Topic extends DurableObject<Env> {
   }
 
   /**
-   * The one alarm: marks the topic stale when its freshness deadline passes, and runs the next
-   * slot of a sub-minute job. Alarms are at-least-once; a repeated slot publishes once (runId dedupe).
+   * The one alarm: sends a pending batch, marks the topic stale when its freshness deadline
+   * passes, and runs the next slot of a sub-minute job. Alarms are at-least-once; a repeated slot
+   * publishes once (runId dedupe), and a repeated flush finds nothing left to send.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const slots: { job: string; slot: number }[] = [];
     for (const schedule of dueSchedules(this.#sql, now)) {
-      if (schedule.kind === "stale") {
+      if (schedule.kind === "flush") {
+        this.#flush(now);
+      } else if (schedule.kind === "stale") {
         clearSchedule(this.#sql, "stale");
         const { lastScheduledTime, nextExpectedAt } = schedule.data;
         const since = new Date(lastScheduledTime).toISOString();
@@ -264,10 +279,10 @@ export class Topic extends DurableObject<Env> {
   /** The one state row, created with a fresh epoch the first time this topic's storage is used. */
   #state(): StateRow {
     const row = this.#sql
-      .exec<StateRow>("SELECT epoch, seq, updated_at, status, detail FROM topic_state WHERE id = 1")
+      .exec<StateRow>("SELECT epoch, seq, sent, updated_at, status, detail FROM topic_state WHERE id = 1")
       .toArray()[0];
     if (row) return row;
-    const fresh: StateRow = { epoch: crypto.randomUUID(), seq: 0, updated_at: null, status: "ok", detail: "" };
+    const fresh: StateRow = { epoch: crypto.randomUUID(), seq: 0, sent: 0, updated_at: null, status: "ok", detail: "" };
     this.#sql.exec("INSERT INTO topic_state (id, epoch, seq) VALUES (1, ?, 0)", fresh.epoch);
     return fresh;
   }
@@ -304,17 +319,57 @@ export class Topic extends DurableObject<Env> {
     else if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
   }
 
+  /** A new subscriber joins at the last seq broadcast; the frames of a pending batch reach it with the batch. */
   #join(since: number | null, epoch: string | null): string[] {
-    return joinFrames(this.#sql, { topic: this.#topic(), state: this.#state(), since, epoch });
+    const state = this.#state();
+    return joinFrames(this.#sql, { topic: this.#topic(), state: { ...state, seq: state.sent }, since, epoch });
   }
 
-  /** Sends a frame to this object's sockets, and to every shard of a sharded topic (one RPC each, in parallel). */
-  #broadcast(text: string, seq: number | null): void {
+  /** Whether this topic coalesces fast publishes (BATCH); read from the configuration once per instance. */
+  #batching(): boolean {
+    this.#batchIntervalMs ??= batchIntervalMs(this.env, this.#topic());
+    return this.#batchIntervalMs !== null;
+  }
+
+  /** A batching topic that broadcast at `now` waits an interval before the next broadcast. */
+  #sentAt(now: number): void {
+    if (this.#batching()) this.#nextFlushAt = now + (this.#batchIntervalMs ?? 0);
+  }
+
+  /**
+   * Sends every stored metric not yet broadcast: alone as its `metric` frame, or several as one
+   * `batch` frame (the stored frames spliced in, no re-serialization). Frames already pruned from
+   * history are skipped; a client sees the gap and resumes.
+   */
+  #flush(now: number): void {
+    clearSchedule(this.#sql, "flush");
+    const { seq, sent } = this.#state();
+    if (seq <= sent) return;
+    const frames = this.#sql
+      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq", sent)
+      .toArray()
+      .map((row) => row.frame);
+    this.#sql.exec("UPDATE topic_state SET sent = ? WHERE id = 1", seq);
+    this.#sentAt(now);
+    if (frames.length === 0) return;
+    const first = seq - frames.length + 1;
+    const text =
+      frames.length === 1
+        ? (frames[0] as string)
+        : `{"type":"batch","topic":${JSON.stringify(this.#topic())},"frames":[${frames.join(",")}]}`;
+    this.#broadcast(text, seq, first);
+  }
+
+  /**
+   * Sends a frame to this object's sockets, and to every shard of a sharded topic (one RPC each, in
+   * parallel). `seq` is the frame's last metric seq (null for a status), `first` a batch's first.
+   */
+  #broadcast(text: string, seq: number | null, first = seq): void {
     this.#sockets.broadcast(text);
     const shards = this.#shardNames();
     if (shards.length === 0) return;
     const epoch = this.#state().epoch;
-    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliver(seq, text, epoch));
+    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliver(seq, text, epoch, first));
     // A shard that misses a frame fetches it on the next one (it tracks seq); a client that sees a gap resumes.
     this.ctx.waitUntil(
       Promise.allSettled(sends).then((results) => {

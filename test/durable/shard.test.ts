@@ -52,7 +52,7 @@ describe("a sharded topic", () => {
 describe("a shard", () => {
   // "lab" is not sharded in the configuration, so its owner delivers nothing by itself: the test does.
   const epoch = async () => (await owner("lab").join(null, null)).epoch;
-  const frame = async (seq: number) => (await owner("lab").frames(seq - 1, 1))[0] as string;
+  const frame = async (seq: number) => (await owner("lab").frames(seq - 1, seq))[0] as string;
 
   it("fetches from the owner the frames that did not reach it, and ignores late ones", async () => {
     for (let n = 1; n <= 3; n++) await owner("lab").publish({ value: n, id: `lab-${n}` });

@@ -30,7 +30,7 @@ export default defineConfig({
                 MAX_SUBSCRIBERS: "40",
                 FEED_URL: "",
                 SHARDS: "announcements:3,burst-sharded:2",
-                BATCH: "burst:2,burst-join:2,burst-evict:2,burst-sharded:2",
+                BATCH: "burst:2,burst-join:2,burst-evict:2,burst-inline:2,burst-sharded:2",
               },
             },
           }),

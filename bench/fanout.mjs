@@ -58,7 +58,7 @@ const USAGE = `Usage: npm run bench -- [options]
                         that let workerd accept permessage-deflate), measured direct at --deflate-n
                         and at the largest of --sizes, and in the sustained probe ("" skips it)
  --batch-rate R        one more sustained probe on a topic that coalesces publishes above R per
-                        second into batch frames (BATCH = "announcements:R"; default 40; 0 skips it)
+                        second into batch frames (BATCH = "announcements:R"; default 20; 0 skips it)
   --shards LIST         shard counts measured direct at the largest of --sizes, besides 1
                         (default 2,4; "" skips them)
   --sustained-n N       subscribers of the sustained-rate probe, direct (default 1000; 0 skips it)
@@ -98,7 +98,7 @@ const args = benchArgs(
     "deflate-n": { type: "string", default: "1000" },
     before: { type: "string", default: BEFORE_DEFAULT },
     shards: { type: "string", default: "2,4" },
-    "batch-rate": { type: "string", default: "40" },
+    "batch-rate": { type: "string", default: "20" },
     "sustained-n": { type: "string", default: "1000" },
     rates: { type: "string", default: "20,40,80,160,320" },
     "step-s": { type: "string", default: "15" },

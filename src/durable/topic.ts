@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
 import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
+import { packBatches } from "./batch";
 import { joinFrames } from "./join";
 import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
 import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
@@ -61,14 +62,16 @@ export class Topic extends DurableObject<Env> {
       if (seen) {
         addCounter(this.#sql, "duplicates");
         record("duplicate", seen.seq);
-        return { seq: seen.seq, text: null, deferred: false, newBatch: false };
+        return { seq: seen.seq, text: null, deferred: false, flush: false, newBatch: false };
       }
       const state = this.#state();
       const seq = state.seq + 1;
       const ts = Date.now();
-      // A batching topic within its interval, or behind on an earlier batch: the flush sends it.
-      const pending = this.#batching() ? getSchedule(this.#sql, "flush") : null;
-      const defer = this.#batching() && (ts < this.#nextFlushAt || pending !== null);
+      // A batching topic within its interval leaves it to the flush; past it, a publish sends at
+      // once, with whatever earlier publishes still wait (the alarm is the backstop, not the rule).
+      const defer = this.#batching() && ts < this.#nextFlushAt;
+      const flush = !defer && state.sent < state.seq;
+      const newBatch = defer && getSchedule(this.#sql, "flush") === null;
       const frame = {
         type: "metric",
         topic,
@@ -83,9 +86,10 @@ export class Topic extends DurableObject<Env> {
       const text = encodeFrame(frame);
       this.#sql.exec("INSERT INTO messages (seq, frame) VALUES (?, ?)", seq, text);
       this.#sql.exec("DELETE FROM messages WHERE seq <= ?", seq - this.#historyLimit);
-      this.#sql.exec("UPDATE topic_state SET seq = ?, sent = ?, updated_at = ? WHERE id = 1", seq, defer ? state.sent : seq, ts);
-      if (defer && pending === null) setSchedule(this.#sql, { kind: "flush", at: this.#nextFlushAt, data: {} });
-      if (!defer) this.#sentAt(ts);
+      const sent = defer || flush ? state.sent : seq;
+      this.#sql.exec("UPDATE topic_state SET seq = ?, sent = ?, updated_at = ? WHERE id = 1", seq, sent, ts);
+      if (newBatch) setSchedule(this.#sql, { kind: "flush", at: this.#nextFlushAt, data: {} });
+      if (sent === seq) this.#sentAt(ts);
       addCounter(this.#sql, "published");
       if (key !== null) {
         this.#sql.exec("INSERT INTO dedupe (key, seq) VALUES (?, ?)", key, seq);
@@ -93,10 +97,11 @@ export class Topic extends DurableObject<Env> {
       }
       record("ok", seq);
       this.#expectNextRun(input);
-      return { seq, text, deferred: defer, newBatch: defer && pending === null };
+      return { seq, text, deferred: defer, flush, newBatch };
     });
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
-    if (outcome.text !== null && !outcome.deferred) this.#broadcast(outcome.text, outcome.seq);
+    if (outcome.flush) this.#flush(Date.now());
+    else if (outcome.text !== null && !outcome.deferred) this.#broadcast(outcome.text, outcome.seq);
     if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
     // Only a job's publish or a new batch moves a schedule; other publishes leave the alarm alone (hot path).
     if (input.nextExpectedAt !== undefined || outcome.newBatch) await this.#armAlarm();
@@ -337,9 +342,9 @@ export class Topic extends DurableObject<Env> {
   }
 
   /**
-   * Sends every stored metric not yet broadcast: alone as its `metric` frame, or several as one
-   * `batch` frame (the stored frames spliced in, no re-serialization). Frames already pruned from
-   * history are skipped; a client sees the gap and resumes.
+   * Sends every stored metric not yet broadcast: alone as its `metric` frame, or several as
+   * `batch` frames of at most MAX_BATCH_CHARS (packBatches). Frames already pruned from history
+   * are skipped; a client sees the gap and resumes.
    */
   #flush(now: number): void {
     clearSchedule(this.#sql, "flush");
@@ -351,13 +356,9 @@ export class Topic extends DurableObject<Env> {
       .map((row) => row.frame);
     this.#sql.exec("UPDATE topic_state SET sent = ? WHERE id = 1", seq);
     this.#sentAt(now);
-    if (frames.length === 0) return;
-    const first = seq - frames.length + 1;
-    const text =
-      frames.length === 1
-        ? (frames[0] as string)
-        : `{"type":"batch","topic":${JSON.stringify(this.#topic())},"frames":[${frames.join(",")}]}`;
-    this.#broadcast(text, seq, first);
+    for (const { text, first, last } of packBatches(this.#topic(), frames, seq - frames.length + 1)) {
+      this.#broadcast(text, last, first);
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { BatchFrame, ServerFrame } from "../../src/client/protocol";
 import { batchIntervalMs, batchRates } from "../../src/config";
+import { packBatches } from "../../src/durable/batch";
 import { migrate } from "../../src/durable/schema";
 import { openShardSocket, openTopicSocket, type TestSocket } from "../helpers/socket";
 
@@ -94,6 +95,19 @@ describe("a batching topic", () => {
     expect(seqs(await socket.nextFrame(FLUSH_WAIT))).toEqual([2, 3]);
   });
 
+  it("lets the first publish past the interval send the waiting ones with it, without waiting for the alarm", async () => {
+    const socket = await subscribe("burst-inline");
+    const stub = owner("burst-inline");
+    await publishAll("burst-inline", [1, 2]);
+    expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1 });
+    // An eviction forgets when the topic last broadcast, so the next publish is past its interval.
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    await publishAll("burst-inline", [3]);
+    expect(seqs(await socket.nextFrame({ timeoutMs: 300 }))).toEqual([2, 3]);
+    // The alarm, when it comes, finds nothing left to send.
+    await socket.expectSilence(700);
+  });
+
   it("hands each batch to every shard, whose sockets get the same frame", async () => {
     const sockets = await Promise.all(["burst-sharded/0", "burst-sharded/1"].map((name) => openShardSocket(name)));
     for (const socket of sockets) expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 0 });
@@ -140,5 +154,42 @@ describe("the schema step that adds `sent`", () => {
       return state.storage.sql.exec<{ seq: number; sent: number }>("SELECT seq, sent FROM topic_state").one();
     });
     expect(sent).toEqual({ seq: 3, sent: 3 });
+  });
+});
+
+describe("packBatches", () => {
+  const frame = (seq: number, pad = "") => `{"type":"metric","topic":"t","seq":${seq},"value":"${pad}"}`;
+
+  it("keeps a lone frame a metric frame and splices several into one batch frame", () => {
+    expect(packBatches("t", [frame(4)], 4)).toEqual([{ text: frame(4), first: 4, last: 4 }]);
+    const text = `{"type":"batch","topic":"t","frames":[${frame(4)},${frame(5)},${frame(6)}]}`;
+    expect(packBatches("t", [frame(4), frame(5), frame(6)], 4)).toEqual([{ text, first: 4, last: 6 }]);
+    expect(JSON.parse(text)).toMatchObject({ type: "batch", frames: [{ seq: 4 }, { seq: 5 }, { seq: 6 }] });
+    expect(packBatches("t", [], 4)).toEqual([]);
+  });
+
+  it("starts a new batch frame before one would pass the size cap, in seq order", () => {
+    const frames = [1, 2, 3, 4, 5].map((seq) => frame(seq, "x".repeat(100)));
+    const cap = 2 * (frames[0] as string).length + 60; // room for two frames in the batch envelope
+    const packed = packBatches("t", frames, 1, cap);
+    expect(packed.map(({ first, last }) => [first, last])).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 5],
+    ]);
+    expect(packed.every(({ text }) => text.length <= cap)).toBe(true);
+    expect(packed[2]?.text).toBe(frames[4]);
+    expect(
+      packed.flatMap(({ text }) => (text.startsWith('{"type":"batch"') ? JSON.parse(text).frames : [JSON.parse(text)])),
+    ).toEqual(frames.map((text) => JSON.parse(text)));
+  });
+
+  it("sends a frame bigger than the cap on its own", () => {
+    const big = frame(2, "y".repeat(500));
+    expect(packBatches("t", [frame(1), big, frame(3)], 1, 300).map(({ first, last }) => [first, last])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
   });
 });

@@ -63,7 +63,8 @@ const USAGE = `Usage: npm run bench -- [options]
                         (default 2,4; "" skips them)
   --sustained-n N       subscribers of the sustained-rate probe, direct (default 1000; 0 skips it)
   --rates LIST          publishes per second, tried in order until one does not hold (default
-                        20,40,80,160; if the first does not hold, half of it, then a quarter)
+                        20,30,40,60,80,120,160,240,320: steps of 1.5× or less; if the first
+                        does not hold, half of it, then a quarter)
   --step-s S            seconds per rate (default 15)
   --profile-n N         one more direct phase of N subscribers with \`perf record\` on the user
                         runtime during its publishes (default: the largest of --sizes; 0 skips
@@ -100,7 +101,7 @@ const args = benchArgs(
     shards: { type: "string", default: "2,4" },
     "batch-rate": { type: "string", default: "20" },
     "sustained-n": { type: "string", default: "1000" },
-    rates: { type: "string", default: "20,40,80,160,320" },
+    rates: { type: "string", default: "20,30,40,60,80,120,160,240,320" },
     "step-s": { type: "string", default: "15" },
     batch: { type: "string", default: "100" },
     "profile-n": { type: "string", default: "" },
@@ -1425,6 +1426,22 @@ function sustainedIntro(s) {
   return `${s.subscribers} subscribers, direct, deflate offered (negotiated on ${s.compressedSockets ?? "–"} of them); publishes on schedule (open loop, at most ${MAX_IN_FLIGHT} POSTs in flight) for ${s.stepSeconds} s per rate. A rate holds when ${s.holdRule}.`;
 }
 
+/**
+ * The runtime's share of a core at the first rate both probes ran: the steadier comparison, since
+ * "highest rate held" moves in whole steps of the ladder.
+ * @param {any} before
+ * @param {any} after
+ */
+function sameRateText(before, after) {
+  const step = after.steps.find((/** @type {any} */ x) =>
+    before.steps.some((/** @type {any} */ y) => y.rate === x.rate && y.publishErrors === 0),
+  );
+  const twin = step && before.steps.find((/** @type {any} */ y) => y.rate === step.rate);
+  return step && twin
+    ? `; at ${step.rate}/s the runtime used ${twin.runtimeCpuShare}% of a core before and ${step.runtimeCpuShare}% after (fan-out p99 ${fmt(twin.fanoutMs.p99)} → ${fmt(step.fanoutMs.p99)} ms)`
+    : "";
+}
+
 /** @param {any} s a sustained probe */
 function heldText(s) {
   return s.highestRateHeld === null ? "none of those tried" : `${s.highestRateHeld}/s`;
@@ -1532,7 +1549,7 @@ ${table(
 
 At ${big.a.n} subscribers the change cuts fan-out p99 ${gain((p) => p.fanoutMs.p99)} (${fmt(big.b.fanoutMs.p99)} → ${fmt(big.a.fanoutMs.p99)} ms), the runtime's CPU per publish ${gain((p) => p.cpu.runtimeMsPerPublish)} and its memory per socket ${gain((p) => p.memory.runtimeKiBPerConn.afterPublishes)}.${
     sa && sb
-      ? ` Sustained, ${sa.subscribers} subscribers: the highest rate that held went from ${heldText(sb)} to ${heldText(sa)}.
+      ? ` Sustained, ${sa.subscribers} subscribers: the highest rate that held went from ${heldText(sb)} to ${heldText(sa)}${sameRateText(sb, sa)}.
 
 The sustained probe on the build before the change:
 

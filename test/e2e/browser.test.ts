@@ -44,10 +44,11 @@ const socketUrls: string[] = [];
 
 printServerOutputOnFailure();
 
-/** Console and network noise that a stopped server explains: refused connections, nothing else. */
+/** Console and network noise that a stopped or restarting server explains: refused or reset connections, nothing else. */
 const OUTAGE_NOISE = [
-  // A reconnect attempt (a resume, or a join for a topic that had no metric yet) ...
-  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/topics\/[a-z.]+(\?since=\d+&epoch=[\w-]+)?' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$/,
+  // A reconnect attempt (a resume, or a join for a topic that had no metric yet), refused while the
+  // server is down, or reset by wrangler's proxy, which accepts before the restarted runtime serves ...
+  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/topics\/[a-z.]+(\?since=\d+&epoch=[\w-]+)?' failed: (Error in connection establishment: net::ERR_CONNECTION_REFUSED|Error during WebSocket handshake: net::ERR_CONNECTION_RESET)$/,
   // ... the client's check whether the refusal is final, and a "Recent runs" refresh.
   /^Failed to load resource: net::ERR_CONNECTION_REFUSED( \(http:\/\/127\.0\.0\.1:\d+\/(topics\/[a-z.]+|jobs)\))?$/,
 ];

@@ -1661,6 +1661,26 @@ batching, against ${heldText(s)} without (same build, same ${s.subscribers} subs
 }
 
 /**
+ * How the shards' CPU per publish compares with one object's, against the spread of one build
+ * between phases (the profiled phase repeats the unsharded one).
+ * @param {any} one
+ * @param {any[]} sharded
+ */
+function shardsSpread(one, sharded) {
+  if (one === undefined) return "";
+  const base = one.cpu.runtimeMsPerPublish;
+  const shares = sharded.map((p) => `${p.shards} shards ${Math.round((p.cpu.runtimeMsPerPublish / base) * 100)}%`);
+  const extremes = sharded.map((p) => Math.abs(p.cpu.runtimeMsPerPublish / base - 1));
+  const within = Math.max(...extremes) <= 0.2;
+  return (
+    `Runtime CPU per publish against one object's: ${shares.join(", ")}` +
+    (within
+      ? ", within the spread of one build between phases of a run (up to a fifth): the K RPCs per publish cost too little to see here.\n\n"
+      : ".\n\n")
+  );
+}
+
+/**
  * 1 vs K shards at the largest N, direct.
  * @param {any} r
  */
@@ -1700,12 +1720,12 @@ ${table(
   ]),
 )}
 
-What this can and cannot show: locally every object runs in the one user workerd, on one thread
+${shardsSpread(one, sharded)}What this can and cannot show: locally every object runs in the one user workerd, on one thread
 for all of them (see "Where the runtime's CPU goes"), so K shards share the CPU that one object had
-and the sends are the same work in the same place. What sharding adds shows here (K RPCs per
-publish, one more hop before the first send, the owner's and each shard's share of the sockets),
-and what it buys does not: in production each object may run on its own thread and machine, so the
-sends of K shards run in parallel. The production model is in README's "Sharding hot topics".`;
+and the sends are the same work in the same place. What sharding adds could show here (K RPCs per
+publish, one more hop before the first send), and what it buys cannot: in production each object
+may run on its own thread and machine, so the sends of K shards run in parallel. The production
+model is in README's "Sharding hot topics".`;
 }
 
 /** @param {any} r */

@@ -390,14 +390,13 @@ async function main() {
    * One phase: a fresh target and load generator, N subscribers, W + K publishes one at a time.
    * `before`: --before's build instead of the one measured; `shards`: the topic's shard count;
    * `bare`: the bare Durable Object broadcast fixture instead of edgebeat.
-   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateClient?: boolean, deflateServer?: boolean, role: string, profile?: boolean, before?: boolean, shards?: number, bare?: boolean }} spec
+   * @param {{ name: string, kind: Target["kind"], n: number, requested?: number, deflateServer?: boolean, role: string, profile?: boolean, before?: boolean, shards?: number, bare?: boolean }} spec
    */
   const phase = async ({
     name,
     kind,
     n,
     requested = n,
-    deflateClient = true,
     deflateServer = false,
     role,
     profile = false,
@@ -405,7 +404,7 @@ async function main() {
     shards = 1,
     bare = false,
   }) => {
-    log(`${name}: starting (${kind}, ${n} subscribers${deflateClient ? "" : ", client without permessage-deflate"})`);
+    log(`${name}: starting (${kind}, ${n} subscribers)`);
     const target =
       kind === "ceiling" ? await startCeiling(deflateServer) : await startEdgebeat(kind, { before: beforeBuild, shards, bare });
     const loadgen = await startLoadgen();
@@ -419,7 +418,7 @@ async function main() {
         n,
         batchSize: BATCH,
         timeoutMs: OPEN_TIMEOUT_MS,
-        deflate: deflateClient,
+        deflate: true,
       });
       log(
         `${name}: ${open.opened}/${n} open in ${open.totalMs} ms (${open.failed} failed${open.firstError ? `: ${open.firstError}` : ""})`,
@@ -487,7 +486,6 @@ async function main() {
         n,
         requested,
         capped: requested !== n,
-        deflateClient,
         deflateServer,
         // What the handshakes negotiated, not what was configured: sockets with permessage-deflate in use.
         compressedSockets: open.compressed,
@@ -1184,9 +1182,7 @@ function profileSummary(r, profiled) {
   const machinery = share(/WebSocket send path|kj promises|HTTP I\/O|allocator|V8|other workerd|libc/);
   const zlib = share(/compression/);
   const kernel = share(/kernel/);
-  const twin = r.phases.find(
-    (/** @type {any} */ p) => p.kind === "direct" && p.role === "main" && p.n === profiled.n && p.deflateClient,
-  );
+  const twin = r.phases.find((/** @type {any} */ p) => p.kind === "direct" && p.role === "main" && p.n === profiled.n);
   const perSocket = (profiled.cpu.runtimeMsPerPublish * 1000) / profiled.n;
   let text =
     `\n\nRead together: about ${Math.round(machinery)}% of the runtime's CPU is workerd's per-socket machinery around each \`send\` ` +

@@ -84,18 +84,31 @@ export function declaredTopics(jobs: readonly JobInfo[], env: Pick<Env, "TOPICS"
   return [...topics.values()];
 }
 
+/**
+ * Reads a var of `topic:number` entries (SHARDS, BATCH); an entry with a bad topic name, or a number
+ * `valid` refuses, throws an Error naming the var, the entry and the `expected` form.
+ */
+function topicNumbers(
+  name: string,
+  value: string | undefined,
+  valid: (n: number) => boolean,
+  expected: string,
+): Map<string, number> {
+  const entries = new Map<string, number>();
+  for (const item of listVar(value)) {
+    const [topic = "", text = ""] = item.split(":").map((part) => part.trim());
+    const n = Number(text);
+    if (!isTopicName(topic) || !valid(n))
+      throw new Error(`${name} entry "${item}" must be ${expected}: fix wrangler.toml [vars]`);
+    entries.set(topic, n);
+  }
+  return entries;
+}
+
 /** How many shards each hot topic spreads its subscribers over: `SHARDS = "topic:4,other:2"`. */
 export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of listVar(env.SHARDS)) {
-    const [topic = "", count = ""] = item.split(":").map((part) => part.trim());
-    const shards = Number(count);
-    if (!isTopicName(topic) || !Number.isSafeInteger(shards) || shards < 1 || shards > 64) {
-      throw new Error(`SHARDS entry "${item}" must be topic:count with a count from 1 to 64: fix wrangler.toml [vars]`);
-    }
-    counts.set(topic, shards);
-  }
-  return counts;
+  const valid = (n: number) => Number.isSafeInteger(n) && n >= 1 && n <= 64;
+  return topicNumbers("SHARDS", env.SHARDS, valid, "topic:count with a count from 1 to 64");
 }
 
 /**
@@ -103,18 +116,8 @@ export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
  * arrive faster are stored at once and coalesced into one `batch` frame per interval.
  */
 export function batchRates(env: Pick<Env, "BATCH">): Map<string, number> {
-  const rates = new Map<string, number>();
-  for (const item of listVar(env.BATCH)) {
-    const [topic = "", perSecond = ""] = item.split(":").map((part) => part.trim());
-    const rate = Number(perSecond);
-    if (!isTopicName(topic) || !Number.isFinite(rate) || rate <= 0 || rate > 1000) {
-      throw new Error(
-        `BATCH entry "${item}" must be topic:perSecond with a rate above 0, at most 1000: fix wrangler.toml [vars]`,
-      );
-    }
-    rates.set(topic, rate);
-  }
-  return rates;
+  const valid = (n: number) => Number.isFinite(n) && n > 0 && n <= 1000;
+  return topicNumbers("BATCH", env.BATCH, valid, "topic:perSecond with a rate above 0, at most 1000");
 }
 
 /** The shortest time between two metric broadcasts of `topic` in ms, or null when it does not batch. */

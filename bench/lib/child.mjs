@@ -1,6 +1,7 @@
 /** A helper process of a bench (the load generator, the ceiling), started with `fork` and driven over IPC. */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { isGroupAlive } from "../../scripts/dev-server.mjs";
 
 /**
  * Forks `bench/lib/<script>` on this process's Node and resolves once it sends `{ ready: true }`.
@@ -56,7 +57,7 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
       // Already gone.
     }
     await exited;
-    while (detached && groupAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 25));
+    while (detached && isGroupAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 25));
   };
   let hello;
   try {
@@ -82,14 +83,4 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
     },
     stop,
   };
-}
-
-/** @param {number} pgid */
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1853,10 +1853,4 @@ function readmeSummary(r) {
   return table(["fan-out (`npm run bench`)", "last run"], rows, ["l", "l"]);
 }
 
-main().then(
-  (code) => run.finish(code),
-  async (error) => {
-    console.error(error);
-    await run.finish(1);
-  },
-);
+run.main(main);

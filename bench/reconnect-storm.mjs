@@ -454,13 +454,7 @@ function collapseQuiet(histogram) {
   return rows;
 }
 
-main().then(
-  (code) => run.finish(code),
-  async (error) => {
-    console.error(error);
-    await run.finish(1);
-  },
-);
+run.main(main);
 
 /**
  * The headline figures README.md's Guarantees section shows.

@@ -192,7 +192,7 @@ async function main() {
   log(`itty   ${itty.callsPerSecond}/s, p50 ${itty.perCallMs.p50} ms, p99 ${itty.perCallMs.p99} ms`);
   log(`itty/native: mean ${ratios.meanMs}×, p50 ${ratios.p50}×, p99 ${ratios.p99}×; wrote ${jsonPath} and ${mdPath}`);
   if (problems.length > 0) console.error(`problems:\n${problems.join("\n")}`);
-  await run.finish(problems.length === 0 ? 0 : 1);
+  return problems.length === 0 ? 0 : 1;
 }
 
 /** @param {any} r */
@@ -287,7 +287,4 @@ function readmeSummary(r) {
   );
 }
 
-main().catch(async (error) => {
-  console.error(error);
-  await run.finish(1);
-});
+run.main(main);

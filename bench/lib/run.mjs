@@ -15,7 +15,8 @@ export const RESULTS_DIR = path.join(ROOT, "bench", "results");
 
 /**
  * Starts a bench: after `deadlineMs` it cleans up and exits 2, on SIGINT/SIGTERM/SIGHUP it cleans
- * up and exits 130. `finish(code)` cleans up and exits. Cleanup first SIGKILLs every process this
+ * up and exits 130. `finish(code)` cleans up and exits; `main(fn)` runs the bench and finishes with
+ * its exit code (1 when it throws). Cleanup first SIGKILLs every process this
  * one started (its descendants, by pid: e.g. a `wrangler d1 migrations apply` that startDevServer
  * was waiting for when the deadline hit, which is in no process group that stop() kills), then
  * runs the registered cleanups, last-registered first, once.
@@ -60,6 +61,16 @@ export function startRun(name, deadlineMs) {
     /** @param {() => unknown} fn */
     onCleanup: (fn) => cleanups.push(fn),
     finish,
+    /**
+     * Runs the bench's `main` and finishes with the exit code it resolves with, or 1 (after
+     * printing it) when it throws.
+     * @param {() => Promise<number>} main
+     */
+    main: (main) =>
+      main().then(finish, async (error) => {
+        console.error(error);
+        await finish(1);
+      }),
     /** @param {string} message */
     log: (message) => console.log(`[${name} +${(performance.now() / 1000).toFixed(1)}s] ${message}`),
   };

@@ -1,5 +1,5 @@
 /**
- * The RPC entrypoint a topic's alarm calls (through the RUNNER service binding) to run one slot
+ * The RPC entrypoint a topic's alarm calls (through `ctx.exports`, src/durable/job-runner.ts) to run one slot
  * of a sub-minute job with the same runner as the crons: timeout, retries, ledger, runId dedupe.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";

@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
 import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
 import { packBatches } from "./batch";
+import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
 import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
 import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
@@ -253,7 +254,7 @@ export class Topic extends DurableObject<Env> {
     await this.#armAlarm();
     for (const { job, slot } of slots) {
       try {
-        await this.env.RUNNER.runSlot(job, slot);
+        await jobRunner(this.ctx).runSlot(job, slot);
       } catch (error) {
         console.error(JSON.stringify({ event: "slot_failed", topic: this.#topic(), job, slot, error: String(error) }));
       }

@@ -1,4 +1,4 @@
-/** The sub-minute cadence: the pulse topic's alarm runs the pulse job through the RUNNER binding. */
+/** The sub-minute cadence: the pulse topic's alarm runs the pulse job through ctx.exports.JobRunner. */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";

@@ -1,7 +1,9 @@
 import { isTopicName, type TopicInfo } from "./client/protocol";
+import type { JobInfo } from "./cron/job";
+import type { EdgebeatEnv } from "./env";
 
 /**
- * Reads the Worker's configuration vars (wrangler.toml `[vars]`). Pure functions of `Env`, shared
+ * Reads the Worker's configuration vars (wrangler.toml `[vars]`). Pure functions of the env, shared
  * by the routes, the cron jobs and the Topic object; a bad value throws an Error naming the fix.
  */
 
@@ -34,7 +36,7 @@ export function positiveNumberVar(name: string, value: string | undefined, fallb
 }
 
 /** The token bucket every subscriber socket gets for its own frames. */
-export function clientRatePolicy(env: Pick<Env, "CLIENT_RATE_BURST" | "CLIENT_RATE_PER_SECOND">): {
+export function clientRatePolicy(env: Pick<EdgebeatEnv, "CLIENT_RATE_BURST" | "CLIENT_RATE_PER_SECOND">): {
   burst: number;
   perSecond: number;
 } {
@@ -45,29 +47,17 @@ export function clientRatePolicy(env: Pick<Env, "CLIENT_RATE_BURST" | "CLIENT_RA
 }
 
 /** The most subscribers one topic admits. */
-export function maxSubscribers(env: Pick<Env, "MAX_SUBSCRIBERS">): number {
+export function maxSubscribers(env: Pick<EdgebeatEnv, "MAX_SUBSCRIBERS">): number {
   return positiveIntVar("MAX_SUBSCRIBERS", env.MAX_SUBSCRIBERS, 10_000);
 }
 
 /** How many metric frames each topic keeps for replay. */
-export function historyLimit(env: Pick<Env, "HISTORY_LIMIT">): number {
+export function historyLimit(env: Pick<EdgebeatEnv, "HISTORY_LIMIT">): number {
   return positiveIntVar("HISTORY_LIMIT", env.HISTORY_LIMIT, 500);
 }
 
-export type { TopicInfo };
-
-/** What the routes and the `system` job need to know about a job, without running it. */
-export interface JobInfo {
-  name: string;
-  topic: string;
-  /** The Cron Trigger that runs the job, or, for a sub-minute job, that re-arms its cadence. */
-  schedule: string;
-  /** For a sub-minute job, its interval in ms (its topic's alarm runs it); otherwise null. */
-  every: number | null;
-}
-
 /** Every declared topic, in job order then `TOPICS` order; nothing else exists. */
-export function declaredTopics(jobs: readonly JobInfo[], env: Pick<Env, "TOPICS" | "PRIVATE_TOPICS">): TopicInfo[] {
+export function declaredTopics(jobs: readonly JobInfo[], env: Pick<EdgebeatEnv, "TOPICS" | "PRIVATE_TOPICS">): TopicInfo[] {
   const privateTopics = new Set(listVar(env.PRIVATE_TOPICS));
   const topics = new Map<string, TopicInfo>();
   for (const job of jobs) {
@@ -106,7 +96,7 @@ function topicNumbers(
 }
 
 /** How many shards each hot topic spreads its subscribers over: `SHARDS = "topic:4,other:2"`. */
-export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
+export function shardCounts(env: Pick<EdgebeatEnv, "SHARDS">): Map<string, number> {
   const valid = (n: number) => Number.isSafeInteger(n) && n >= 1 && n <= 64;
   return topicNumbers("SHARDS", env.SHARDS, valid, "topic:count with a count from 1 to 64");
 }
@@ -115,19 +105,19 @@ export function shardCounts(env: Pick<Env, "SHARDS">): Map<string, number> {
  * How often a topic may broadcast metrics, per second: `BATCH = "topic:20,other:5"`. Publishes that
  * arrive faster are stored at once and coalesced into one `batch` frame per interval.
  */
-export function batchRates(env: Pick<Env, "BATCH">): Map<string, number> {
+export function batchRates(env: Pick<EdgebeatEnv, "BATCH">): Map<string, number> {
   const valid = (n: number) => Number.isFinite(n) && n > 0 && n <= 1000;
   return topicNumbers("BATCH", env.BATCH, valid, "topic:perSecond with a rate above 0, at most 1000");
 }
 
 /** The shortest time between two metric broadcasts of `topic` in ms, or null when it does not batch. */
-export function batchIntervalMs(env: Pick<Env, "BATCH">, topic: string): number | null {
+export function batchIntervalMs(env: Pick<EdgebeatEnv, "BATCH">, topic: string): number | null {
   const rate = batchRates(env).get(topic);
   return rate === undefined ? null : 1000 / rate;
 }
 
 /** The names of a topic's shard objects (`topic/0` …), or none when it is not sharded. */
-export function shardNames(env: Pick<Env, "SHARDS">, topic: string): string[] {
+export function shardNames(env: Pick<EdgebeatEnv, "SHARDS">, topic: string): string[] {
   const count = shardCounts(env).get(topic) ?? 1;
   return count <= 1 ? [] : Array.from({ length: count }, (_, i) => `${topic}/${i}`);
 }

@@ -1,12 +1,14 @@
-/** The Worker entry: wires the HTTP app, the scheduled handler and the Durable Object classes. */
+/** The Worker: edgebeat with this app's demo jobs, plus the `POST /events` ingest the events job counts. */
+
 import { JOBS } from "./cron/jobs";
-import { scheduled } from "./cron/scheduled";
-import { createApp } from "./routes/app";
+import { eventRoutes } from "./cron/jobs/events";
+import { createEdgebeat } from "./edgebeat";
 
-export { JobRunner } from "./cron/entrypoint";
-export { TopicShard } from "./durable/shard";
-export { Topic } from "./durable/topic";
+const edgebeat = createEdgebeat({ jobs: JOBS });
+edgebeat.app.route("/events", eventRoutes);
 
-const app = createApp(JOBS);
-
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+// Topic and TopicShard are exported as classes (not read off `edgebeat`) so that `wrangler types`
+// can name them as types in the generated Env.
+export { Topic, TopicShard } from "./edgebeat";
+export const { JobRunner } = edgebeat;
+export default { fetch: edgebeat.fetch, scheduled: edgebeat.scheduled } satisfies ExportedHandler<Env>;

@@ -5,7 +5,7 @@
  * metrics, drops local state on `reset`, keeps the socket alive with `ping` (answered by the
  * server's auto-response), stops on 401/403/404, and waits while the browser is offline.
  */
-import { type BackoffPolicy, fullJitterDelay } from "../backoff";
+import { type BackoffPolicy, fullJitterDelay } from "./backoff";
 import {
   type BatchFrame,
   type MetricFrame,

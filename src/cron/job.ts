@@ -1,10 +1,25 @@
 /** What a job is: a declaration the scheduled handler (or its topic's alarm) can run and the routes can list. */
-import type { Json } from "../client/protocol";
-import type { JobInfo, TopicInfo } from "../config";
 
-/** What a job's `compute` receives. `signal` aborts when the attempt times out. */
-export interface JobContext {
-  env: Env;
+import { fullJitterDelay } from "../client/backoff";
+import type { Json, TopicInfo } from "../client/protocol";
+import type { EdgebeatEnv } from "../env";
+
+/** What the routes and the `system` job need to know about a job, without running it. */
+export interface JobInfo {
+  name: string;
+  topic: string;
+  /** The Cron Trigger that runs the job, or, for a sub-minute job, that re-arms its cadence. */
+  schedule: string;
+  /** For a sub-minute job, its interval in ms (its topic's alarm runs it); otherwise null. */
+  every: number | null;
+}
+
+/**
+ * What a job's `compute` receives. `signal` aborts when the attempt times out. `E` is the Worker's
+ * own env type, so a job can read its own bindings (a D1 database, a var) with their types.
+ */
+export interface JobContext<E extends EdgebeatEnv = EdgebeatEnv> {
+  env: E;
   /** The slot's intended time (epoch ms): use it, never `Date.now()`, to name or bucket a run. */
   scheduledTime: number;
   signal: AbortSignal;
@@ -22,13 +37,13 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-export interface Job<V extends Json = Json> extends JobInfo {
+export interface Job<V extends Json = Json, E extends EdgebeatEnv = EdgebeatEnv> extends JobInfo {
   /** How long one attempt may take before it is aborted and counted as failed. */
   timeoutMs: number;
   retry: RetryPolicy;
   /** How long past `nextExpectedAt` the topic waits before it calls itself stale. */
   graceMs: number;
-  compute(ctx: JobContext): Promise<V>;
+  compute(ctx: JobContext<E>): Promise<V>;
 }
 
 /** A failure that retrying cannot fix (bad configuration, a 4xx): the runner stops at once. */
@@ -39,8 +54,9 @@ export class PermanentError extends Error {
 /** The defaults a job declaration may leave out. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 500, maxMs: 5_000 };
 
-type JobDeclaration<V extends Json> = Omit<Job<V>, "retry" | "graceMs" | "every"> &
-  Partial<Pick<Job<V>, "retry" | "graceMs">> & {
+/** What `defineJob` takes: a job with `retry` and `graceMs` optional, and `every` as text. */
+export type JobDeclaration<V extends Json, E extends EdgebeatEnv = EdgebeatEnv> = Omit<Job<V, E>, "retry" | "graceMs" | "every"> &
+  Partial<Pick<Job<V, E>, "retry" | "graceMs">> & {
     /** Run more often than once a minute, e.g. "10s" (1 s at least): the topic's alarm owns the cadence. */
     every?: string;
   };
@@ -54,8 +70,14 @@ export function parseInterval(text: string): number {
   return ms;
 }
 
-/** Declares a job with defaults filled in; keeps each job's value type while the registry holds `Job`. */
-export function defineJob<V extends Json>({ every, ...job }: JobDeclaration<V>): Job<V> {
+/**
+ * Declares a job with defaults filled in; keeps each job's value type while the registry holds `Job`.
+ * Name the Worker's env type to read its own bindings: `defineJob<MyValue, Env>({ … })`.
+ */
+export function defineJob<V extends Json, E extends EdgebeatEnv = EdgebeatEnv>({
+  every,
+  ...job
+}: JobDeclaration<V, E>): Job<V, E> {
   const everyMs = every === undefined ? null : parseInterval(every);
   return {
     retry: DEFAULT_RETRY,
@@ -64,4 +86,11 @@ export function defineJob<V extends Json>({ every, ...job }: JobDeclaration<V>):
     ...job,
     every: everyMs,
   };
+}
+
+/** The longest a run can take: every attempt timing out, every wait at its cap. */
+export function worstCaseRunMs(job: Pick<Job, "timeoutMs" | "retry">): number {
+  let total = job.retry.attempts * job.timeoutMs;
+  for (let attempt = 1; attempt < job.retry.attempts; attempt++) total += fullJitterDelay(attempt, job.retry, () => 1);
+  return total;
 }

@@ -2,11 +2,13 @@
  * Runs one job for one slot (a cron firing, or a sub-minute tick of its topic's alarm): compute
  * with a per-attempt timeout and retries, then publish to the topic's object, which records the run.
  */
-import { declaredTopics, type TopicInfo } from "../config";
+import { fullJitterDelay } from "../client/backoff";
+import type { TopicInfo } from "../client/protocol";
+import { declaredTopics } from "../config";
 import type { Topic } from "../durable/topic";
-import { nextRunAfter } from "../schedule";
-import { backoffDelay } from "./backoff";
+import type { EdgebeatEnv } from "../env";
 import { type Job, PermanentError } from "./job";
+import { nextRunAfter } from "./next-run";
 
 export class JobTimeoutError extends Error {
   override name = "JobTimeoutError";
@@ -70,7 +72,7 @@ class RunFailed extends Error {
 /** Computes the job's value: each attempt has its own timeout; failures retry with jittered backoff. */
 export async function computeWithRetries(
   job: Job,
-  base: { env: Env; scheduledTime: number; topics: readonly TopicInfo[] },
+  base: { env: EdgebeatEnv; scheduledTime: number; topics: readonly TopicInfo[] },
   deps: RunnerDeps,
 ): Promise<{ value: Awaited<ReturnType<Job["compute"]>>; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
@@ -81,22 +83,32 @@ export async function computeWithRetries(
       };
     } catch (error) {
       if (error instanceof PermanentError || attempt >= job.retry.attempts) throw new RunFailed(attempt, error);
-      await deps.sleep(backoffDelay(attempt, job.retry, deps.random));
+      await deps.sleep(fullJitterDelay(attempt, job.retry, deps.random));
     }
   }
 }
 
+/** How a Durable Object call is retried: 3 attempts in all, full-jitter waits of up to 100, 200 ms. */
+export const TOPIC_CALL_RETRY = { attempts: 3, baseMs: 100, maxMs: 1_000 };
+
 /**
  * Calls the topic's object, retrying only errors the platform marks retryable and not overloaded,
- * with a fresh stub each time. Only for idempotent calls: publish and recordFailure dedupe by runId.
+ * with a fresh stub and a jittered wait each time. Only for idempotent calls: publish and
+ * recordFailure dedupe by runId.
  */
-async function callTopic<T>(env: Env, topic: string, call: (stub: DurableObjectStub<Topic>) => Promise<T>): Promise<T> {
+export async function callTopic<T>(
+  env: EdgebeatEnv,
+  topic: string,
+  call: (stub: DurableObjectStub<Topic>) => Promise<T>,
+  deps: Pick<RunnerDeps, "sleep" | "random"> = realDeps,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(env.TOPIC.getByName(topic));
     } catch (error) {
       const flags = error as { retryable?: boolean; overloaded?: boolean };
-      if (attempt >= 3 || !flags.retryable || flags.overloaded) throw error;
+      if (attempt >= TOPIC_CALL_RETRY.attempts || !flags.retryable || flags.overloaded) throw error;
+      await deps.sleep(fullJitterDelay(attempt, TOPIC_CALL_RETRY, deps.random));
     }
   }
 }
@@ -105,7 +117,7 @@ async function callTopic<T>(env: Env, topic: string, call: (stub: DurableObjectS
 export async function runJob(
   job: Job,
   scheduledTime: number,
-  env: Env,
+  env: EdgebeatEnv,
   topics: readonly TopicInfo[],
   deps: RunnerDeps = realDeps,
 ): Promise<RunReport> {
@@ -116,7 +128,7 @@ export async function runJob(
   try {
     const { value, attempts } = await computeWithRetries(job, { env, scheduledTime, topics }, deps);
     const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
-    const published = await callTopic(env, job.topic, (stub) => stub.publish({ ...facts, value, run }));
+    const published = await callTopic(env, job.topic, (stub) => stub.publish({ ...facts, value, run }), deps);
     report = {
       job: job.name,
       topic: job.topic,
@@ -130,7 +142,7 @@ export async function runJob(
     const message = error instanceof Error ? error.message : String(error);
     report = { job: job.name, topic: job.topic, runId, status: "failed", error: message, attempts };
     const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
-    await callTopic(env, job.topic, (stub) => stub.recordFailure({ ...facts, run, error: message })).catch(
+    await callTopic(env, job.topic, (stub) => stub.recordFailure({ ...facts, run, error: message }), deps).catch(
       (recordError: unknown) =>
         console.error(
           JSON.stringify({ event: "ledger_unreachable", job: job.name, topic: job.topic, runId, error: String(recordError) }),
@@ -157,7 +169,7 @@ export interface WatchdogReport {
 export async function runDue(
   registry: readonly Job[],
   firing: { cron: string; scheduledTime: number },
-  env: Env,
+  env: EdgebeatEnv,
   deps: RunnerDeps = realDeps,
 ): Promise<{ runs: RunReport[]; watchdogs: WatchdogReport[] }> {
   const due = registry.filter((job) => job.schedule === firing.cron);
@@ -170,7 +182,7 @@ export async function runDue(
   return { runs, watchdogs };
 }
 
-async function watchCadence(job: Job, env: Env): Promise<WatchdogReport> {
+async function watchCadence(job: Job, env: EdgebeatEnv): Promise<WatchdogReport> {
   const { rearmed, nextSlot } = await callTopic(env, job.topic, (stub) =>
     stub.ensureCadence({ job: job.name, everyMs: job.every as number, graceMs: job.graceMs }),
   );

@@ -1,9 +1,8 @@
 /** The Hono app: one sub-app per resource, one error envelope. */
 import { Hono } from "hono";
-import type { JobInfo } from "../config";
+import type { JobInfo } from "../cron/job";
 import type { AppEnv } from "./env";
 import { notFound, onError } from "./errors";
-import { events } from "./events";
 import { jobs as jobRoutes } from "./jobs";
 import { metrics } from "./metrics";
 import { topics } from "./topics";
@@ -18,7 +17,6 @@ export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
   app.route("/topics", topics);
   app.route("/jobs", jobRoutes);
   app.route("/metrics", metrics);
-  app.route("/events", events);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -2,6 +2,7 @@
 
 import type { Context } from "hono";
 import { errors as joseErrors, jwtVerify } from "jose";
+import type { EdgebeatEnv } from "../env";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 
@@ -13,8 +14,14 @@ async function secretsEqual(given: string, expected: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(a as ArrayBuffer, b as ArrayBuffer);
 }
 
-/** Requires `Authorization: Bearer $PUBLISH_TOKEN`; anything else is 401. */
-export async function requirePublishToken(c: Context<AppEnv>): Promise<void> {
+/** The parts of a request context the publish check reads (any Hono context has them). */
+export interface PublishRequest {
+  env: Pick<EdgebeatEnv, "PUBLISH_TOKEN">;
+  req: { header(name: string): string | undefined };
+}
+
+/** Requires `Authorization: Bearer $PUBLISH_TOKEN`; anything else is 401 (503 while the secret is unset). */
+export async function requirePublishToken(c: PublishRequest): Promise<void> {
   const expected = c.env.PUBLISH_TOKEN;
   if (!expected) {
     throw new ApiError(503, "not_configured", "Publishing is disabled: the PUBLISH_TOKEN secret is not set.");

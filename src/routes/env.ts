@@ -1,4 +1,5 @@
-import type { JobInfo } from "../config";
+import type { JobInfo } from "../cron/job";
+import type { EdgebeatEnv } from "../env";
 
-/** The Hono environment of every route: the Worker's bindings and the declared jobs. */
-export type AppEnv = { Bindings: Env; Variables: { jobs: readonly JobInfo[] } };
+/** The Hono environment of every route: the bindings edgebeat needs and the declared jobs. */
+export type AppEnv = { Bindings: EdgebeatEnv; Variables: { jobs: readonly JobInfo[] } };

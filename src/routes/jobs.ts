@@ -1,7 +1,7 @@
 /** `/jobs`: every job with its last run, next run and status; `/jobs/:name/runs`: its run ledger. */
 import { Hono } from "hono";
 import type { JobStatus } from "../client/protocol";
-import { nextRunAfter } from "../schedule";
+import { nextRunAfter } from "../cron/next-run";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { parseRunsQuery } from "./validate";

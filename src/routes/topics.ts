@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { declaredTopics, listVar, shardNames } from "../config";
+import type { EdgebeatEnv } from "../env";
 import { requirePublishToken, requireSubscribeToken } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -58,7 +59,7 @@ topics.post(
 );
 
 /** The object a new subscriber joins: the topic's owner, or, for a sharded topic, one of its shards at random. */
-function subscriberObject(env: Env, topic: string): { fetch(request: Request): Promise<Response> } {
+function subscriberObject(env: EdgebeatEnv, topic: string): { fetch(request: Request): Promise<Response> } {
   const shards = shardNames(env, topic);
   const shard = shards[Math.floor(Math.random() * shards.length)];
   return shard === undefined ? env.TOPIC.getByName(topic) : env.SHARD.getByName(shard);

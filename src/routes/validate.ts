@@ -2,8 +2,9 @@
 
 import type { Context } from "hono";
 import { z } from "zod";
+import type { TopicInfo } from "../client/protocol";
 import { isTopicName, type Json } from "../client/protocol";
-import { declaredTopics, type TopicInfo } from "../config";
+import { declaredTopics } from "../config";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 
@@ -56,28 +57,16 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
   throw new ApiError(400, `bad_${field}`, `Query parameter "${field}" ${issue?.message ?? "is invalid"}.`);
 }
 
-const eventBody = z.strictObject(
-  {
-    type: z
-      .string({ error: "is required" })
-      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 of a-z 0-9 . _ - starting with a letter or digit"),
-    value: z.number({ error: "must be a number" }).finite("must be finite").nullable().default(null),
-  },
-  { error: "must be a JSON object with `type` and an optional numeric `value`, and nothing else" },
-);
-
-/** An event body: JSON `{type, value?}`. */
-export function parseEventBody(text: string): z.output<typeof eventBody> {
-  return parseBody(eventBody, text);
-}
-
 /** A publish body: JSON `{value, id?}`; malformed JSON is `bad_json`, a bad shape `bad_value`, `bad_id` or `bad_body`. */
 export function parsePublishBody(text: string): z.output<typeof publishBody> {
-  return parseBody(publishBody, text);
+  return parseJsonBody(publishBody, text);
 }
 
-/** Parses a JSON body against `schema`: malformed JSON is `bad_json`, a bad field `bad_<field>`, anything else `bad_body`. */
-function parseBody<T extends z.ZodObject>(schema: T, text: string): z.output<T> {
+/**
+ * Parses a JSON body against a zod object `schema`: malformed JSON is `400 bad_json`, a bad field
+ * `400 bad_<field>`, an unknown field or anything else `400 bad_body`, each with a sentence naming the fix.
+ */
+export function parseJsonBody<T extends z.ZodObject>(schema: T, text: string): z.output<T> {
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -1,9 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fullJitterDelay } from "../../src/backoff";
+import { fullJitterDelay } from "../../src/client/backoff";
 import { DEFAULT_BACKOFF } from "../../src/client/subscribe";
 
-describe("reconnect backoff (full jitter)", () => {
+describe("full-jitter backoff (job retries and reconnects)", () => {
+  it("waits random() times the capped exponential step", () => {
+    const policy = { baseMs: 100, maxMs: 1_000 };
+    expect([1, 2, 3, 4, 5].map((n) => fullJitterDelay(n, policy, () => 0.5))).toEqual([50, 100, 200, 400, 500]);
+    expect([1, 2, 3, 4, 5].map((n) => fullJitterDelay(n, policy, () => 0))).toEqual([0, 0, 0, 0, 0]);
+    expect(fullJitterDelay(30, policy, () => 0.999)).toBe(999);
+  });
+
   it("stays within [0, min(maxMs, baseMs × 2^(retry−1))) for any retry and random value", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (retry, r) => {

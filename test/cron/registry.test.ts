@@ -1,10 +1,9 @@
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { isTopicName } from "../../src/client/protocol";
-import { worstCaseRunMs } from "../../src/cron/backoff";
-import { parseInterval } from "../../src/cron/job";
+import { parseInterval, worstCaseRunMs } from "../../src/cron/job";
 import { JOBS } from "../../src/cron/jobs";
-import { assertSchedule } from "../../src/schedule";
+import { assertSchedule } from "../../src/cron/next-run";
 import wranglerToml from "../../wrangler.toml?raw";
 
 const crons = (parse(wranglerToml) as { triggers: { crons: string[] } }).triggers.crons;

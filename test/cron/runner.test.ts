@@ -3,9 +3,16 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Json } from "../../src/client/protocol";
 import { declaredTopics } from "../../src/config";
-import { backoffDelay, worstCaseRunMs } from "../../src/cron/backoff";
-import { defineJob, type Job, PermanentError } from "../../src/cron/job";
-import { JobTimeoutError, type RunnerDeps, runDue, runJob, withTimeout } from "../../src/cron/runner";
+import { defineJob, type Job, PermanentError, worstCaseRunMs } from "../../src/cron/job";
+import {
+  callTopic,
+  JobTimeoutError,
+  type RunnerDeps,
+  runDue,
+  runJob,
+  TOPIC_CALL_RETRY,
+  withTimeout,
+} from "../../src/cron/runner";
 import worker from "../../src/index";
 import { openSocket, openTopicSocket } from "../helpers/socket";
 
@@ -51,25 +58,7 @@ describe("withTimeout", () => {
   });
 });
 
-describe("backoff", () => {
-  const policy = { attempts: 5, baseMs: 100, maxMs: 1_000 };
-
-  it("waits random() times the capped exponential step (full jitter)", () => {
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.5))).toEqual([50, 100, 200, 400, 500]);
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0))).toEqual([0, 0, 0, 0, 0]);
-    expect(backoffDelay(30, policy, () => 0.999)).toBe(999);
-  });
-
-  it("stays within [0, cap) for any random value", () => {
-    for (let n = 1; n <= 10; n++) {
-      for (const r of [0, 0.1, 0.37, 0.5, 0.99, 0.999999]) {
-        const delay = backoffDelay(n, policy, () => r);
-        expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeLessThan(Math.min(policy.maxMs, policy.baseMs * 2 ** (n - 1)));
-      }
-    }
-  });
-
+describe("worst case", () => {
   it("bounds a whole run: every attempt timing out plus every wait at its cap", () => {
     expect(worstCaseRunMs({ timeoutMs: 1_000, retry: { attempts: 3, baseMs: 500, maxMs: 5_000 } })).toBe(3_000 + 500 + 1_000);
   });
@@ -143,6 +132,47 @@ describe("runJob", () => {
       attempts: 3,
       error: "timed out after 30 ms",
     });
+  });
+});
+
+describe("callTopic", () => {
+  const retryable = () => Object.assign(new Error("Network connection lost."), { retryable: true });
+
+  it("retries a retryable error after a jittered wait, with a fresh stub each time", async () => {
+    const deps = fakeDeps(0.5);
+    const stubs: unknown[] = [];
+    const result = await callTopic(
+      env,
+      "call-retry",
+      async (stub) => {
+        stubs.push(stub);
+        if (stubs.length < 3) throw retryable();
+        return "done";
+      },
+      deps,
+    );
+    expect(result).toBe("done");
+    expect(deps.sleeps).toEqual([TOPIC_CALL_RETRY.baseMs * 0.5, TOPIC_CALL_RETRY.baseMs * 2 * 0.5]);
+    expect(new Set(stubs).size).toBe(3);
+  });
+
+  it("gives up after its attempts, and never retries an overloaded or non-retryable error", async () => {
+    for (const error of [retryable(), Object.assign(retryable(), { overloaded: true }), new Error("bad input")]) {
+      const deps = fakeDeps();
+      let calls = 0;
+      const failing = callTopic(
+        env,
+        "call-retry",
+        async () => {
+          calls += 1;
+          throw error;
+        },
+        deps,
+      );
+      await expect(failing).rejects.toBe(error);
+      expect(calls).toBe("overloaded" in error || !("retryable" in error) ? 1 : TOPIC_CALL_RETRY.attempts);
+      expect(deps.sleeps).toHaveLength(calls - 1);
+    }
   });
 });
 

@@ -4,12 +4,12 @@
  * failed attempt (retried); an unset FEED_URL is a PermanentError that /jobs shows until it is set.
  */
 import type { Json } from "../../client/protocol";
-import { defineJob, PermanentError } from "../job";
+import { defineJob, PermanentError } from "../../edgebeat";
 
 /** The largest feed body the job accepts; a metric larger than this belongs in storage, not a frame. */
 export const MAX_FEED_BYTES = 32 * 1024;
 
-export const feed = defineJob<Json>({
+export const feed = defineJob<Json, Env>({
   name: "feed",
   topic: "feed",
   schedule: "* * * * *",

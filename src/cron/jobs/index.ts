@@ -1,5 +1,5 @@
 /** The job registry: every job edgebeat runs. `wrangler.toml [triggers] crons` lists exactly their schedules. */
-import type { Job } from "../job";
+import type { Job } from "../../edgebeat";
 import { events } from "./events";
 import { feed } from "./feed";
 import { pulse } from "./pulse";

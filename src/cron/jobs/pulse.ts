@@ -3,7 +3,7 @@
  * alarm fired: a live measure of the platform's timer precision. Its minute cron is the watchdog.
  */
 import type { PulseValue } from "../../client/protocol";
-import { defineJob } from "../job";
+import { defineJob } from "../../edgebeat";
 
 export const pulse = defineJob<PulseValue>({
   name: "pulse",

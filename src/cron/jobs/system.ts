@@ -3,7 +3,7 @@
  * topic objects. Private topics are left out: `system` itself is public.
  */
 import type { SystemValue } from "../../client/protocol";
-import { defineJob } from "../job";
+import { defineJob } from "../../edgebeat";
 
 export const system = defineJob<SystemValue>({
   name: "system",

@@ -1,7 +1,7 @@
 /** `uptime`: probes each URL in `PROBE_URLS`. A refused or timed-out probe is a result, not a failure. */
 import type { ProbeResult, UptimeValue } from "../../client/protocol";
 import { listVar } from "../../config";
-import { defineJob } from "../job";
+import { defineJob } from "../../edgebeat";
 
 /** One probe may take this long before it counts as down. */
 export const PROBE_TIMEOUT_MS = 5_000;
@@ -23,7 +23,7 @@ async function probe(url: string, signal: AbortSignal): Promise<ProbeResult> {
   }
 }
 
-export const uptime = defineJob<UptimeValue>({
+export const uptime = defineJob<UptimeValue, Env>({
   name: "uptime",
   topic: "uptime",
   schedule: "*/5 * * * *",

@@ -1,4 +1,4 @@
-/** Full-jitter exponential backoff, shared by the job runner's retries and the browser client's reconnects. */
+/** Full-jitter exponential backoff: the one backoff of job retries, Durable Object call retries and the client's reconnects. */
 
 export interface BackoffPolicy {
   baseMs: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertSchedule, nextRunAfter } from "../src/schedule";
+import { assertSchedule, nextRunAfter } from "../../src/cron/next-run";
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -1,0 +1,35 @@
+/**
+ * The bindings and vars edgebeat needs from the Worker that hosts it. The library is typed against
+ * this, never against a Worker's generated `Env`, so any Worker whose env has these can use it.
+ */
+
+import type { TopicShard } from "./durable/shard";
+import type { Topic } from "./durable/topic";
+
+/** Bindings edgebeat reads; declare them in wrangler.toml as docs/add-to-your-worker.md shows. */
+export interface EdgebeatBindings {
+  /** The Topic Durable Object class (SQLite-backed): one object per topic. */
+  TOPIC: DurableObjectNamespace<Topic>;
+  /** The TopicShard Durable Object class: shares of a hot topic's subscribers (SHARDS). */
+  SHARD: DurableObjectNamespace<TopicShard>;
+}
+
+/** Vars (wrangler.toml `[vars]`) and secrets edgebeat reads; every one may be left unset. */
+export interface EdgebeatVars {
+  /** Bearer token for `POST /topics/:topic`; unset, publishing over HTTP is refused. */
+  PUBLISH_TOKEN?: string;
+  /** HS256 key for subscribe tokens of private topics. */
+  SUBSCRIBE_SECRET?: string;
+  TOPICS?: string;
+  PRIVATE_TOPICS?: string;
+  ALLOWED_ORIGINS?: string;
+  HISTORY_LIMIT?: string;
+  MAX_SUBSCRIBERS?: string;
+  CLIENT_RATE_BURST?: string;
+  CLIENT_RATE_PER_SECOND?: string;
+  SHARDS?: string;
+  BATCH?: string;
+}
+
+/** What edgebeat needs of a Worker's env. A Worker's own `Env` extends it with anything else. */
+export interface EdgebeatEnv extends EdgebeatBindings, EdgebeatVars {}

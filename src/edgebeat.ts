@@ -4,7 +4,7 @@
  */
 import type { Hono } from "hono";
 import { isTopicName } from "./client/protocol";
-import { createJobRunner } from "./cron/entrypoint";
+import { createJobRunner, type JobRunnerClass } from "./cron/entrypoint";
 import { type Job, worstCaseRunMs } from "./cron/job";
 import { assertSchedule } from "./cron/next-run";
 import { createScheduled } from "./cron/scheduled";
@@ -52,7 +52,7 @@ export interface Edgebeat {
   /** Export as `TopicShard` and bind as `SHARD` (SQLite-backed). */
   TopicShard: typeof TopicShard;
   /** Export as `JobRunner`: topics' alarms reach it through `ctx.exports` to run sub-minute jobs. */
-  JobRunner: ReturnType<typeof createJobRunner>;
+  JobRunner: JobRunnerClass;
   jobs: readonly Job[];
 }
 

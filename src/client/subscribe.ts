@@ -112,8 +112,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
   };
 
   const stopTimers = () => {
-    clearTimeout(timer);
-    clearTimeout(pingTimer);
+    if (timer !== undefined) clearTimeout(timer);
+    if (pingTimer !== undefined) clearTimeout(pingTimer);
   };
 
   const keepAlive = () => {

@@ -8,16 +8,24 @@ import type { EdgebeatEnv } from "../env";
 import type { Job } from "./job";
 import { type RunReport, runJob } from "./runner";
 
+/** The entrypoint of one set of jobs; `createJobRunner` makes the concrete class. */
+export abstract class JobRunnerEntrypoint extends WorkerEntrypoint<EdgebeatEnv> {
+  protected abstract readonly jobs: readonly Job[];
+
+  /** Runs job `name` for the slot at `slot` (epoch ms). Throws if no such sub-minute job exists. */
+  async runSlot(name: string, slot: number): Promise<RunReport> {
+    const job = this.jobs.find((candidate) => candidate.name === name && candidate.every !== null);
+    if (!job) throw new Error(`no sub-minute job "${name}": the topic's cadence outlived its job; add it back to the jobs`);
+    return runJob(job, slot, this.env, declaredTopics(this.jobs, this.env));
+  }
+}
+
+/** A JobRunner class constructor, as the runtime instantiates it. */
+export type JobRunnerClass = new (ctx: ExecutionContext, env: EdgebeatEnv) => JobRunnerEntrypoint;
+
 /** The JobRunner class for `jobs`; the Worker exports it as `JobRunner` for ctx.exports to find. */
-export function createJobRunner(jobs: readonly Job[]) {
-  return class JobRunner extends WorkerEntrypoint<EdgebeatEnv> {
-    /** Runs job `name` for the slot at `slot` (epoch ms). Throws if no such sub-minute job exists. */
-    async runSlot(name: string, slot: number): Promise<RunReport> {
-      const job = jobs.find((candidate) => candidate.name === name && candidate.every !== null);
-      if (!job) {
-        throw new Error(`no sub-minute job "${name}": the topic's cadence outlived its job; add it back to the jobs`);
-      }
-      return runJob(job, slot, this.env, declaredTopics(jobs, this.env));
-    }
+export function createJobRunner(jobs: readonly Job[]): JobRunnerClass {
+  return class JobRunner extends JobRunnerEntrypoint {
+    protected readonly jobs = jobs;
   };
 }

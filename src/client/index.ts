@@ -1,0 +1,11 @@
+/** The client's entry (`import … from "edgebeat/client"`): subscribe and the wire protocol's types. */
+export { type BackoffPolicy, fullJitterDelay } from "./backoff";
+export * from "./protocol";
+export {
+  type ConnectionState,
+  DEFAULT_BACKOFF,
+  type SubscribeHandlers,
+  type SubscribeOptions,
+  type Subscription,
+  subscribe,
+} from "./subscribe";

@@ -1,0 +1,53 @@
+/**
+ * Test helpers for a Worker built on edgebeat (`import … from "edgebeat/testing"`): keep its Cron
+ * Triggers equal to its jobs' schedules, the guarantee a job needs to run at all.
+ */
+import { parse } from "smol-toml";
+import type { JobInfo } from "./cron/job";
+
+/** What differs between the jobs' schedules and a Worker's `[triggers] crons`. */
+export interface CronMismatch {
+  /** Jobs whose schedule no Cron Trigger fires: they would never run. */
+  unscheduled: { job: string; schedule: string }[];
+  /** Cron Triggers no job uses: each one wakes the Worker for nothing (and counts against the account's cap). */
+  unused: string[];
+  /** Crons listed more than once. */
+  repeated: string[];
+}
+
+/** The crons of a wrangler.toml text, or of an already parsed wrangler config (wrangler.json). */
+export function configCrons(config: string | { triggers?: { crons?: readonly string[] } }): string[] {
+  const parsed = typeof config === "string" ? (parse(config) as { triggers?: { crons?: unknown } }) : config;
+  const crons = parsed.triggers?.crons ?? [];
+  if (!Array.isArray(crons) || crons.some((cron) => typeof cron !== "string")) {
+    throw new Error("[triggers] crons must be a list of cron strings");
+  }
+  return crons as string[];
+}
+
+/** Compares the jobs' schedules with the Worker's crons, both ways. */
+export function cronMismatch(jobs: readonly JobInfo[], crons: readonly string[]): CronMismatch {
+  const listed = new Set(crons);
+  const used = new Set(jobs.map((job) => job.schedule));
+  return {
+    unscheduled: jobs.filter((job) => !listed.has(job.schedule)).map((job) => ({ job: job.name, schedule: job.schedule })),
+    unused: [...listed].filter((cron) => !used.has(cron)),
+    repeated: [...listed].filter((cron) => crons.indexOf(cron) !== crons.lastIndexOf(cron)),
+  };
+}
+
+/**
+ * Throws, naming each fix, unless `[triggers] crons` lists exactly the jobs' schedules, each once.
+ * `config` is the wrangler.toml text (e.g. `import toml from "../wrangler.toml?raw"`) or a parsed config.
+ */
+export function assertCronsMatchJobs(jobs: readonly JobInfo[], config: Parameters<typeof configCrons>[0]): void {
+  const { unscheduled, unused, repeated } = cronMismatch(jobs, configCrons(config));
+  const problems = [
+    ...unscheduled.map(
+      ({ job, schedule }) => `job "${job}" runs on "${schedule}", which no Cron Trigger fires: add it to [triggers] crons`,
+    ),
+    ...unused.map((cron) => `cron "${cron}" runs no job: remove it from [triggers] crons`),
+    ...repeated.map((cron) => `cron "${cron}" is listed more than once: list it once`),
+  ];
+  if (problems.length > 0) throw new Error(`The Worker's crons do not match its jobs:\n- ${problems.join("\n- ")}`);
+}

@@ -27,7 +27,8 @@ function withExtension(fromFile, specifier) {
   throw new Error(`${path.relative(root, fromFile)} imports "${specifier}", which the build did not emit`);
 }
 
-const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.[^"']*)\2/g;
+/** `… from "./x"` at the start of a statement line (also `} from` closing a long import), `import "./x"`, `import("./x")`. */
+const SPECIFIER = /(^[^\S\n]*(?:import|export|\})[^"'\n]*?\bfrom\s*|^[^\S\n]*import\s+|\bimport\s*\(\s*)(["'])(\.[^"']*)\2/gm;
 
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {

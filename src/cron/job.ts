@@ -1,5 +1,8 @@
-/** What a job is: a declaration the scheduled handler (or its topic's alarm) can run and the routes can list. */
-
+/**
+ * What a job is: a declaration the scheduled handler (or its topic's alarm) can run and the routes
+ * can list. Also the library entry `edgebeat/job`: it imports no runtime module, so job files that
+ * import from it load in plain Node tests.
+ */
 import { fullJitterDelay } from "../client/backoff";
 import type { Json, TopicInfo } from "../client/protocol";
 import type { EdgebeatEnv } from "../env";

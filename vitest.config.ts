@@ -11,6 +11,10 @@ export default defineConfig({
   test: {
     // .ci/run reads the counts from this file to print its closing "N passed, N failed" line.
     reporters: ["default", ["json", { outputFile: ".vitest/results.json" }]],
+    // A passing run prints its summary and little else: logs (expected rejections, job runs) show
+    // only for a failing test, and only tests slower than 5 s are listed one by one.
+    silent: "passed-only",
+    slowTestThreshold: 5_000,
     projects: [
       {
         // Inside workerd, against the real wrangler.toml: the Worker, the Topic object, SQLite storage.

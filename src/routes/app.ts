@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { JobInfo } from "../cron/job";
 import type { AppEnv } from "./env";
+import { readCors } from "./cors";
 import { notFound, onError } from "./errors";
 import { jobs as jobRoutes } from "./jobs";
 import { metrics } from "./metrics";
@@ -13,6 +14,8 @@ export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
     c.set("jobs", jobs);
     await next();
   });
+  // Reads are open to the origins ALLOWED_ORIGINS admits; publishing stays server-to-server.
+  for (const path of ["/health", "/topics", "/topics/*", "/jobs", "/jobs/*"]) app.use(path, readCors());
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/topics", topics);
   app.route("/jobs", jobRoutes);

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { EventsValue } from "../../client/protocol";
-import { ApiError, defineJob, parseJsonBody, requirePublishToken } from "../../edgebeat";
+import { ApiError, defineJob, PermanentError, parseJsonBody, requirePublishToken } from "../../edgebeat";
 
 /** Events older than this are deleted by the job, so the table stays bounded. */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -27,11 +27,22 @@ export const events = defineJob<EventsValue, Env>({
         "SELECT type, COUNT(*) AS count, COALESCE(SUM(value), 0) AS sum FROM events WHERE at >= ? AND at < ? GROUP BY type ORDER BY type",
       ).bind(windowStart, scheduledTime),
       env.DB.prepare("DELETE FROM events WHERE at < ?").bind(scheduledTime - EVENT_RETENTION_MS),
-    ]);
+    ]).catch(explainMissingTable);
     const types = (counted?.results ?? []) as EventsValue["types"];
     return { windowStart, windowEnd: scheduledTime, types };
   },
 });
+
+/** D1 without the migrations applied (plain `wrangler dev` skips them): say how to apply them. */
+function explainMissingTable(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no such table: events/.test(message)) {
+    throw new PermanentError(
+      "D1 has no events table: apply the migrations with `npx wrangler d1 migrations apply DB --local` (npm start does it for you; `--remote` for production)",
+    );
+  }
+  throw error;
+}
 
 const eventBody = z.strictObject(
   {

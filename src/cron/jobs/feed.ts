@@ -17,7 +17,13 @@ export const feed = defineJob<Json, Env>({
   async compute({ env, signal }) {
     const url = env.FEED_URL.trim();
     if (url === "") throw new PermanentError("FEED_URL is not set: point it at a JSON endpoint in wrangler.toml [vars]");
-    const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+    let response: Response;
+    try {
+      response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+    } catch (error) {
+      // The runtime's message ("Network connection lost.") does not say which URL it could not reach.
+      throw new Error(`${url} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    }
     const text = await response.text();
     if (!response.ok) throw new Error(`${url} answered ${response.status}`);
     if (text.length > MAX_FEED_BYTES) throw new PermanentError(`${url} sent ${text.length} bytes; at most ${MAX_FEED_BYTES}`);

@@ -30,8 +30,9 @@ const CODES_BY_STATUS: Partial<Record<number, string>> = {
 /** Hono's `onError`: envelopes every error; no stack trace ever leaves the Worker. */
 export function onError(error: Error, c: Context): Response {
   if (error instanceof ApiError) {
-    // One line per rejection; the path has no query string, so tokens never reach the logs.
-    console.warn(
+    // One line per rejection, at info level: a client's mistake is routine, not a warning about the
+    // Worker. The path has no query string, so tokens never reach the logs.
+    console.log(
       JSON.stringify({ event: "rejected", status: error.status, code: error.code, method: c.req.method, path: c.req.path }),
     );
     return c.json(errorBody(error.code, error.message), error.status, error.headers);

@@ -187,6 +187,8 @@ async function watchCadence(job: Job, env: EdgebeatEnv): Promise<WatchdogReport>
     stub.ensureCadence({ job: job.name, everyMs: job.every as number, graceMs: job.graceMs }),
   );
   const report = { job: job.name, topic: job.topic, rearmed, nextSlot };
-  (rearmed ? console.warn : console.log)(JSON.stringify({ event: "cadence_watchdog", ...report }));
+  // Info level: the first firing after a deploy or a restart arms a chain that does not exist yet,
+  // which is routine; `rearmed` in the line is what an alert on a broken chain would look for.
+  console.log(JSON.stringify({ event: "cadence_watchdog", ...report }));
   return report;
 }

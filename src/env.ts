@@ -1,17 +1,18 @@
 /**
  * The bindings and vars edgebeat needs from the Worker that hosts it. The library is typed against
  * this, never against a Worker's generated `Env`, so any Worker whose env has these can use it.
+ * The bindings are typed by the objects' RPC interfaces (src/durable/rpc.ts), not their classes,
+ * which are typed against this file: importing the classes here would be a circle.
  */
 
-import type { TopicShard } from "./durable/shard";
-import type { Topic } from "./durable/topic";
+import type { TopicRpc, TopicShardRpc } from "./durable/rpc";
 
 /** Bindings edgebeat reads; declare them in wrangler.toml as docs/add-to-your-worker.md shows. */
 export interface EdgebeatBindings {
   /** The Topic Durable Object class (SQLite-backed): one object per topic. */
-  TOPIC: DurableObjectNamespace<Topic>;
+  TOPIC: DurableObjectNamespace<TopicRpc>;
   /** The TopicShard Durable Object class: shares of a hot topic's subscribers (SHARDS). */
-  SHARD: DurableObjectNamespace<TopicShard>;
+  SHARD: DurableObjectNamespace<TopicShardRpc>;
 }
 
 /** Vars (wrangler.toml `[vars]`) and secrets edgebeat reads; every one may be left unset. */

@@ -5,7 +5,7 @@
 import { fullJitterDelay } from "../client/backoff";
 import type { TopicInfo } from "../client/protocol";
 import { declaredTopics } from "../config";
-import type { Topic } from "../durable/topic";
+import type { TopicRpc } from "../durable/rpc";
 import type { EdgebeatEnv } from "../env";
 import { type Job, PermanentError } from "./job";
 import { nextRunAfter } from "./next-run";
@@ -99,7 +99,7 @@ export const TOPIC_CALL_RETRY = { attempts: 3, baseMs: 100, maxMs: 1_000 };
 export async function callTopic<T>(
   env: EdgebeatEnv,
   topic: string,
-  call: (stub: DurableObjectStub<Topic>) => Promise<T>,
+  call: (stub: DurableObjectStub<TopicRpc>) => Promise<T>,
   deps: Pick<RunnerDeps, "sleep" | "random"> = realDeps,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {

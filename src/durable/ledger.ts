@@ -1,11 +1,9 @@
 /** A topic's run ledger and counters in its SQLite: bounded rows per job, monotonic counters for /metrics. */
 import type { RunRecord, RunStatus } from "../client/protocol";
-import type { RunFacts } from "./rpc";
+import type { Counter, RunFacts } from "./rpc";
 
 /** Rows kept per job; older runs are deleted as new ones arrive. */
 export const LEDGER_LIMIT = 200;
-
-export type Counter = "published" | "duplicates" | `runs_${RunStatus}` | "run_duration_ms_sum";
 
 interface RunRow extends Record<string, SqlStorageValue> {
   run_id: string;

@@ -1,6 +1,9 @@
-/** The shapes the Topic object's RPC methods take and return (the Worker sees them through the stub). */
-import type { Json, RunRecord, TopicState } from "../client/protocol";
-import type { Counter } from "./ledger";
+/**
+ * The RPC surfaces of the Topic and TopicShard objects, and the shapes they take and return. The
+ * bindings are typed with these interfaces (src/env.ts), so a stub from `env.TOPIC.getByName()`
+ * has its methods' types without anything importing the classes. Imports nothing from src/durable.
+ */
+import type { Json, MetricFrame, RunRecord, RunStatus, TopicSnapshot, TopicState } from "../client/protocol";
 
 /** How long a job run took; given with every publish or failure that a job (not HTTP) makes. */
 export interface RunFacts {
@@ -39,6 +42,19 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
+/** A sub-minute job's cadence: its topic's alarm runs a slot of `job` every `everyMs`. */
+export interface TickData {
+  job: string;
+  everyMs: number;
+  graceMs: number;
+}
+
+/** What the cadence watchdog did: re-armed the tick or found it healthy, and the slot it runs next. */
+export interface CadenceReport {
+  rearmed: boolean;
+  nextSlot: number;
+}
+
 /** What /jobs shows of the job that feeds this topic. */
 export interface JobHealth {
   lastRun: RunRecord | null;
@@ -49,6 +65,9 @@ export interface JobHealth {
   nextTickAt: number | null;
 }
 
+/** The ledger's monotonic counters (src/durable/ledger.ts keeps them). */
+export type Counter = "published" | "duplicates" | `runs_${RunStatus}` | "run_duration_ms_sum";
+
 /** What /metrics shows of this topic. */
 export interface TopicMetrics {
   subscribers: number;
@@ -57,4 +76,55 @@ export interface TopicMetrics {
   updatedAt: number | null;
   counters: Record<Counter, number>;
   lastRun: RunRecord | null;
+}
+
+/** The join frames a shard sends a subscriber it accepts, and the seq and epoch they end at. */
+export interface ShardJoin {
+  frames: string[];
+  seq: number;
+  epoch: string;
+}
+
+/** What the Worker (routes, cron, jobs) calls on a topic's owner object. */
+export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
+  /** Stores a metric as seq + 1 and sends it to every subscriber; a `runId` or `id` seen before returns its earlier seq and sends nothing. */
+  publish(input: PublishInput): Promise<PublishResult>;
+  /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
+  recordFailure(failure: FailedRun): Promise<void>;
+  /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */
+  ensureCadence(tick: TickData): Promise<CadenceReport>;
+  /** The topic as a client would see it now: latest seq and metric, subscribers, status. */
+  snapshot(): Promise<TopicSnapshot>;
+  /** Live counts for the `system` job, without the latest value. */
+  counts(): Promise<{ subscribers: number; published: number }>;
+  /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
+  history(since: number, limit: number): Promise<MetricFrame[]>;
+  /** The run ledger, newest first. */
+  runs(limit: number): Promise<RunRecord[]>;
+  /** The feeding job's last run, last success, status and next tick. */
+  jobHealth(): Promise<JobHealth>;
+  /** Counters and gauges for /metrics. */
+  metrics(): Promise<TopicMetrics>;
+}
+
+/**
+ * @internal The Topic methods only its shards call (named `…ForShard`). They are RPC methods
+ * because shards are other objects, but they are not part of edgebeat's API.
+ */
+export interface TopicInternalRpc {
+  /** @internal The join frames of a subscriber a shard is accepting, and the seq they end at. */
+  joinForShard(since: number | null, epoch: string | null): Promise<ShardJoin>;
+  /** @internal Kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
+  framesForShard(since: number, to: number): Promise<string[]>;
+}
+
+/**
+ * @internal The TopicShard object's methods: only its topic's owner calls them (named `…FromOwner`,
+ * `…ForOwner`). Subscribers reach a shard through `fetch` (the upgrade), never through these.
+ */
+export interface TopicShardRpc extends Rpc.DurableObjectBranded {
+  /** @internal Sends a frame from the owner to the shard's sockets, in seq order, fetching any frame it missed. */
+  deliverFromOwner(seq: number | null, text: string, epoch: string, first?: number | null): Promise<void>;
+  /** @internal Open sockets on the shard. */
+  countForOwner(): Promise<number>;
 }

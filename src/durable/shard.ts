@@ -6,15 +6,17 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { clientRatePolicy, maxSubscribers, shardNames } from "../config";
+import type { EdgebeatEnv } from "../env";
+import type { TopicShardRpc } from "./rpc";
 import { Subscribers } from "./subscribers";
 
-export class TopicShard extends DurableObject<Env> {
+export class TopicShard extends DurableObject<EdgebeatEnv> implements TopicShardRpc {
   readonly #sql: SqlStorage;
   readonly #sockets: Subscribers;
   /** Deliveries and joins run one at a time, so a joining socket never sees a frame twice or out of order. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(
@@ -25,11 +27,11 @@ export class TopicShard extends DurableObject<Env> {
   }
 
   /**
-   * Sends a frame from the owner to this shard's sockets. `seq` is null for frames outside the seq
+   * @internal Sends a frame from the owner to this shard's sockets. `seq` is null for frames outside the seq
    * order (status), else the frame's last metric seq; `first` is a batch's first (the seq of a lone
    * metric). `epoch` is the owner's, so a shard notices when the topic's storage was reset.
    */
-  async deliver(seq: number | null, text: string, epoch: string, first = seq): Promise<void> {
+  async deliverFromOwner(seq: number | null, text: string, epoch: string, first = seq): Promise<void> {
     await this.#serially(async () => {
       if (seq === null || first === null) {
         this.#sockets.broadcast(text);
@@ -45,8 +47,8 @@ export class TopicShard extends DurableObject<Env> {
     });
   }
 
-  /** Open sockets on this shard. */
-  async count(): Promise<number> {
+  /** @internal Open sockets on this shard, for the owner's counts. */
+  async countForOwner(): Promise<number> {
     return this.#sockets.count();
   }
 
@@ -57,7 +59,7 @@ export class TopicShard extends DurableObject<Env> {
     const params = new URL(request.url).searchParams;
     const since = params.has("since") ? Number(params.get("since")) : null;
     return this.#serially(async () => {
-      const { frames, seq, epoch } = await this.#owner().join(since, params.get("epoch"));
+      const { frames, seq, epoch } = await this.#owner().joinForShard(since, params.get("epoch"));
       const sent = this.#sent(epoch);
       // The owner's seq is never behind what it delivered, so only the sockets already here can be
       // behind the newcomer's join point: bring them up to it before it joins.
@@ -97,7 +99,7 @@ export class TopicShard extends DurableObject<Env> {
    * the owner no longer keeps are skipped; the clients see the gap and resume from the owner.
    */
   async #catchUp(from: number, to: number, epoch: string): Promise<void> {
-    for (const text of await this.#owner().frames(from, to)) this.#sockets.broadcast(text);
+    for (const text of await this.#owner().framesForShard(from, to)) this.#sockets.broadcast(text);
     this.#setSent(to, epoch);
   }
 

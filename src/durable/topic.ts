@@ -5,11 +5,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
 import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
+import type { EdgebeatEnv } from "../env";
 import { packBatches } from "./batch";
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
 import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
-import type { FailedRun, JobHealth, PublishInput, PublishResult, TopicMetrics } from "./rpc";
+import type { FailedRun, JobHealth, PublishInput, PublishResult, ShardJoin, TopicMetrics, TopicRpc } from "./rpc";
 import { clearSchedule, dueSchedules, earliestSchedule, getSchedule, setSchedule, type TickData } from "./schedules";
 import { migrate } from "./schema";
 import { Subscribers } from "./subscribers";
@@ -27,7 +28,7 @@ interface StateRow extends Record<string, SqlStorageValue> {
 /** Dedupe keys of the last this-many publishes are kept; older runIds and ids may publish again. */
 export const DEDUPE_LIMIT = 10_000;
 
-export class Topic extends DurableObject<Env> {
+export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
@@ -36,7 +37,7 @@ export class Topic extends DurableObject<Env> {
   /** Metrics wait for a batch until then (in memory only: after a restart the next publish sends at once). */
   #nextFlushAt = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#historyLimit = historyLimit(env);
@@ -169,14 +170,14 @@ export class Topic extends DurableObject<Env> {
       .map((row) => JSON.parse(row.frame) as MetricFrame);
   }
 
-  /** For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
-  async join(since: number | null, epoch: string | null): Promise<{ frames: string[]; seq: number; epoch: string }> {
+  /** @internal For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
+  async joinForShard(since: number | null, epoch: string | null): Promise<ShardJoin> {
     const state = this.#state();
     return { frames: this.#join(since, epoch), seq: state.sent, epoch: state.epoch };
   }
 
-  /** For a shard catching up: kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
-  async frames(since: number, to: number): Promise<string[]> {
+  /** @internal For a shard catching up: kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
+  async framesForShard(since: number, to: number): Promise<string[]> {
     return this.#sql
       .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq", since, to)
       .toArray()
@@ -371,7 +372,7 @@ export class Topic extends DurableObject<Env> {
     const shards = this.#shardNames();
     if (shards.length === 0) return;
     const epoch = this.#state().epoch;
-    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliver(seq, text, epoch, first));
+    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliverFromOwner(seq, text, epoch, first));
     // A shard that misses a frame fetches it on the next one (it tracks seq); a client that sees a gap resumes.
     this.ctx.waitUntil(
       Promise.allSettled(sends).then((results) => {
@@ -394,7 +395,7 @@ export class Topic extends DurableObject<Env> {
   /** Open sockets here and on every shard. */
   async #subscribers(): Promise<number> {
     const shards = this.#shardNames();
-    const counts = await Promise.all(shards.map((name) => this.env.SHARD.getByName(name).count()));
+    const counts = await Promise.all(shards.map((name) => this.env.SHARD.getByName(name).countForOwner()));
     return counts.reduce((sum, n) => sum + n, this.#sockets.count());
   }
 }

@@ -79,7 +79,7 @@ describe("a batching topic", () => {
     const late = await openTopicSocket("burst-join");
     expect(await late.nextFrame()).toMatchObject({ type: "hello", seq: 1 });
     expect(await late.nextFrame()).toMatchObject({ type: "metric", seq: 1 });
-    const { epoch } = await owner("burst-join").join(null, null);
+    const { epoch } = await owner("burst-join").joinForShard(null, null);
     const resumed = await openTopicSocket("burst-join", `?since=0&epoch=${epoch}`);
     expect(await resumed.nextFrame()).toMatchObject({ type: "hello", seq: 1, recovered: true });
     expect(await resumed.nextFrame()).toMatchObject({ type: "metric", seq: 1 });
@@ -124,18 +124,18 @@ describe("a shard given a batch", () => {
     // "lab-batch" is not sharded in the configuration, so the test delivers to its shard by hand.
     const lab = owner("lab-batch");
     for (let n = 1; n <= 3; n++) await lab.publish({ value: n, id: `lab-batch-${n}` });
-    const { epoch } = await lab.join(null, null);
+    const { epoch } = await lab.joinForShard(null, null);
     const shard = env.SHARD.getByName("lab-batch/0");
     const socket = await openShardSocket("lab-batch/0");
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 3 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 3 });
     await lab.publish({ value: 4, id: "lab-batch-4" });
     await lab.publish({ value: 5, id: "lab-batch-5" });
-    const kept: string[] = await lab.frames(3, 5);
+    const kept: string[] = await lab.framesForShard(3, 5);
     expect(kept).toHaveLength(2);
     const [four, five] = kept as [string, string];
-    await shard.deliver(4, four, epoch);
-    await shard.deliver(5, `{"type":"batch","topic":"lab-batch","frames":[${four},${five}]}`, epoch, 4);
+    await shard.deliverFromOwner(4, four, epoch);
+    await shard.deliverFromOwner(5, `{"type":"batch","topic":"lab-batch","frames":[${four},${five}]}`, epoch, 4);
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 4 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 5 });
     await socket.expectSilence(200);

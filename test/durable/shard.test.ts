@@ -19,7 +19,7 @@ describe("a sharded topic", () => {
     expect(shardNames(env, "announcements")).toEqual(["announcements/0", "announcements/1", "announcements/2"]);
     const sockets = await Promise.all(Array.from({ length: 12 }, () => openSocket("/topics/announcements")));
     for (const socket of sockets) await socket.nextFrame();
-    const perShard = await Promise.all(shardNames(env, "announcements").map((name) => env.SHARD.getByName(name).count()));
+    const perShard = await Promise.all(shardNames(env, "announcements").map((name) => env.SHARD.getByName(name).countForOwner()));
     expect(perShard.reduce((a, b) => a + b, 0)).toBe(12);
     expect(perShard.filter((n) => n > 0).length).toBeGreaterThan(1);
     expect((await owner("announcements").snapshot()).subscribers).toBe(12);
@@ -51,8 +51,8 @@ describe("a sharded topic", () => {
 
 describe("a shard", () => {
   // "lab" is not sharded in the configuration, so its owner delivers nothing by itself: the test does.
-  const epoch = async () => (await owner("lab").join(null, null)).epoch;
-  const frame = async (seq: number) => (await owner("lab").frames(seq - 1, seq))[0] as string;
+  const epoch = async () => (await owner("lab").joinForShard(null, null)).epoch;
+  const frame = async (seq: number) => (await owner("lab").framesForShard(seq - 1, seq))[0] as string;
 
   it("fetches from the owner the frames that did not reach it, and ignores late ones", async () => {
     for (let n = 1; n <= 3; n++) await owner("lab").publish({ value: n, id: `lab-${n}` });
@@ -60,9 +60,9 @@ describe("a shard", () => {
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 3 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 3 });
     for (let n = 4; n <= 6; n++) await owner("lab").publish({ value: n, id: `lab-${n}` });
-    await env.SHARD.getByName("lab/0").deliver(6, await frame(6), await epoch());
+    await env.SHARD.getByName("lab/0").deliverFromOwner(6, await frame(6), await epoch());
     expect(await seqsOf(socket, 3)).toEqual([4, 5, 6]);
-    await env.SHARD.getByName("lab/0").deliver(5, await frame(5), await epoch());
+    await env.SHARD.getByName("lab/0").deliverFromOwner(5, await frame(5), await epoch());
     await socket.expectSilence();
   });
 
@@ -72,10 +72,10 @@ describe("a shard", () => {
     await socket.nextFrame();
     await evictDurableObject(env.SHARD.getByName("lab/1"), { webSockets: "hibernate" });
     await owner("lab").publish({ value: 7, id: "lab-7" });
-    await env.SHARD.getByName("lab/1").deliver(7, await frame(7), await epoch());
+    await env.SHARD.getByName("lab/1").deliverFromOwner(7, await frame(7), await epoch());
     expect(await seqsOf(socket, 1)).toEqual([7]);
     const status = JSON.stringify({ type: "status", topic: "lab", state: "stale", detail: "late" });
-    await env.SHARD.getByName("lab/1").deliver(null, status, await epoch());
+    await env.SHARD.getByName("lab/1").deliverFromOwner(null, status, await epoch());
     expect(await socket.nextFrame()).toEqual({ type: "status", topic: "lab", state: "stale", detail: "late" });
   });
 });

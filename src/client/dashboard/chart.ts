@@ -1,32 +1,43 @@
-/** A topic's numbers over time: a uPlot line chart of its newest points, one line per series label. */
+/**
+ * A topic's numbers over time: a caption that names what is charted and its unit, and a uPlot
+ * line chart of the newest points, one line per series label, broken where runs are missing.
+ */
 import uPlot from "uplot";
-import { formatTick } from "./format";
+import { type ChartPoint, toColumns } from "./chart-data";
+import { h } from "./dom";
+import { formatNumber, formatTick } from "./format";
 
 /** How many points a chart keeps. */
 export const MAX_POINTS = 100;
 const HEIGHT = 150;
 const COLORS = ["#2563eb", "#c2410c", "#059669", "#9333ea", "#db2777", "#0891b2"];
-const AXIS = { stroke: "#57606a", grid: { stroke: "#eef1f4", width: 1 }, ticks: { stroke: "#d0d7de", width: 1 } };
-
-export interface ChartPoint {
-  seq: number;
-  /** When the value was published (epoch ms): the x axis. */
-  ts: number;
-  values: Map<string, number>;
-}
+const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const TICK_SIZE = 6;
+const TICK_GAP = 4;
+const AXIS = {
+  stroke: "#57606a",
+  font: FONT,
+  gap: TICK_GAP,
+  grid: { stroke: "#eef1f4", width: 1 },
+  ticks: { stroke: "#d0d7de", width: 1, size: TICK_SIZE },
+};
 
 export class TopicChart {
   readonly #container: HTMLElement;
+  readonly #caption = h("p", { class: "chart-caption" });
+  readonly #box = h("div", { class: "plot" });
   #points: ChartPoint[] = [];
   #labels: string[] = [];
+  #tickUnit = "";
   #plot: uPlot | null = null;
 
   constructor(container: HTMLElement) {
     this.#container = container;
     container.hidden = true;
     container.setAttribute("role", "img");
+    container.append(this.#caption, this.#box);
     // uPlot draws at a fixed width: follow the card as the grid reflows.
-    new ResizeObserver(() => this.#draw()).observe(container);
+    new ResizeObserver(() => this.#draw()).observe(this.#box);
   }
 
   /** Adds points in any order (a seq it already has is ignored), keeps the newest MAX_POINTS, redraws. */
@@ -45,22 +56,26 @@ export class TopicChart {
   }
 
   #draw(): void {
-    this.#container.hidden = this.#points.length === 0;
+    const newest = this.#points.at(-1);
+    this.#container.hidden = newest === undefined;
     const labels = [...new Set(this.#points.flatMap((point) => [...point.values.keys()]))];
-    const width = this.#container.clientWidth;
-    if (this.#points.length === 0 || width === 0 || labels.join("\n") !== this.#labels.join("\n")) {
+    const width = this.#box.clientWidth;
+    if (newest === undefined || width === 0 || labels.join("\n") !== this.#labels.join("\n")) {
       this.#plot?.destroy();
       this.#plot = null;
     }
     this.#labels = labels;
-    this.#container.setAttribute("aria-label", `Line chart of ${labels.join(", ")}: the last ${this.#points.length} values`);
-    if (this.#points.length === 0 || width === 0) return;
-    const data: uPlot.AlignedData = [
-      this.#points.map((point) => point.ts / 1000),
-      ...labels.map((label) => this.#points.map((point) => point.values.get(label) ?? null)),
-    ];
+    if (newest === undefined) return;
+    const { data, gaps } = toColumns(this.#points, labels);
+    this.#caption.textContent = newest.caption;
+    this.#tickUnit = newest.tickUnit;
+    const count = this.#points.length === 1 ? "value" : `${this.#points.length} values`;
+    const gapText = gaps === 0 ? "" : `, broken at ${gaps} gap${gaps === 1 ? "" : "s"} where runs are missing`;
+    this.#container.setAttribute("aria-label", `Line chart of ${newest.caption}: the last ${count}${gapText}`);
+    this.#container.dataset.gaps = String(gaps);
+    if (width === 0) return;
     if (this.#plot === null) {
-      this.#plot = new uPlot(this.#options(width), data, this.#container);
+      this.#plot = new uPlot(this.#options(width), data, this.#box);
       return;
     }
     if (this.#plot.width !== width) this.#plot.setSize({ width, height: HEIGHT });
@@ -81,18 +96,33 @@ export class TopicChart {
           label,
           stroke: COLORS[index % COLORS.length] ?? "#2563eb",
           width: 2,
-          spanGaps: true,
+          // A null is a missing run (chart-data.ts): the line stops there instead of bridging it.
+          spanGaps: false,
           points: { size: 5 },
         })),
       ],
       axes: [
         { ...AXIS, space: 70, values: timeLabels },
-        { ...AXIS, size: 52 },
+        { ...AXIS, size: fitLabels, values: (_plot, splits) => splits.map((value) => this.#valueLabel(value)) },
       ],
       legend: { show: this.#labels.length > 1, live: false },
       cursor: { drag: { x: false, y: false } },
     };
   }
+
+  #valueLabel(value: number): string {
+    return this.#tickUnit === "" ? formatNumber(value) : `${formatNumber(value)} ${this.#tickUnit}`;
+  }
+}
+
+const measure = document.createElement("canvas").getContext("2d");
+
+/** The y axis as wide as its widest label (a fixed size cut "62,400" to "2,400"). uPlot asks again as labels change. */
+function fitLabels(_plot: uPlot, values: string[] | null): number {
+  if (measure !== null) measure.font = FONT;
+  let widest = 0;
+  for (const label of values ?? []) widest = Math.max(widest, measure?.measureText(label).width ?? label.length * 8);
+  return Math.ceil(widest) + TICK_SIZE + TICK_GAP + 4;
 }
 
 function singlePointRange(plot: uPlot): uPlot.Range.MinMax | null {

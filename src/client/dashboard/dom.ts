@@ -32,3 +32,24 @@ export function setTime(element: HTMLTimeElement, ts: number, text: string): voi
     element.title = formatDateTime(ts);
   }
 }
+
+const BREAKS = {
+  // A name's parts: "page.view", "burst-sharded", "job_name".
+  name: /(?<=[._-])(?![._-])/,
+  // A URL's scheme and path steps, never inside its host: "http://" + "127.0.0.1:8787/" + "health".
+  url: /(?<=\/)(?!\/)/,
+};
+
+/**
+ * `text` with a line-break opportunity (`<wbr>`) after each separator of its `kind`: a URL or a
+ * name then wraps between its parts where it must, and never inside a word (no CSS on this page
+ * breaks words: `overflow-wrap: break-word` only splits a part wider than its whole box).
+ */
+export function breakable(text: string, kind: keyof typeof BREAKS = "name"): Node[] {
+  const nodes: Node[] = [];
+  for (const part of text.split(BREAKS[kind])) {
+    if (nodes.length > 0) nodes.push(document.createElement("wbr"));
+    nodes.push(document.createTextNode(part));
+  }
+  return nodes;
+}

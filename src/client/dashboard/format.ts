@@ -37,12 +37,23 @@ export function formatAge(ts: number, now: number): string {
   return `${formatSpan(ago)} ago`;
 }
 
-/** Until `ts`: "in 42 s", then "due now", then "overdue by 12 s". */
-export function formatCountdown(ts: number, now: number): string {
+/** How long past its due time a run may take to arrive (delivery, a busy alarm) before a countdown says so. */
+export const DUE_GRACE_MS = 5_000;
+
+/**
+ * Until a next run at `ts`: "in 42 s", then "due now" for DUE_GRACE_MS, then "due 12 s ago". Only
+ * a prediction that nothing newer replaced reaches the last: each run pushes the next one.
+ */
+export function formatNextRun(ts: number, now: number): string {
   const left = ts - now;
   if (left >= SECOND) return `in ${formatSpan(left)}`;
-  if (left > -SECOND) return "due now";
-  return `overdue by ${formatSpan(left)}`;
+  if (left > -DUE_GRACE_MS) return "due now";
+  return `due ${formatSpan(left)} ago`;
+}
+
+/** Whether a next run at `ts` is past its grace: what `formatNextRun` words as "due … ago". */
+export function isPastDue(ts: number, now: number): boolean {
+  return ts - now <= -DUE_GRACE_MS;
 }
 
 /** A run's duration or a latency: "4 ms", "1.5 s". */
@@ -62,6 +73,22 @@ export function formatTick(ts: number, stepMs: number): string {
   if (stepMs >= SECOND) return clockFormat.format(ts);
   const ms = Math.round(ts) % MINUTE;
   return `:${String(Math.floor(ms / SECOND)).padStart(2, "0")}.${String(ms % SECOND).padStart(3, "0")}`;
+}
+
+/** A moment in local time: "14:05:09" today, "Nov 17, 14:05:09" on another day. */
+export function formatLocal(ts: number, now = Date.now()): string {
+  const sameDay = new Date(ts).toDateString() === new Date(now).toDateString();
+  return sameDay ? clockFormat.format(ts) : `${dayFormat.format(ts)}, ${clockFormat.format(ts)}`;
+}
+
+const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
+
+/** `text` (a server's detail or error) with every ISO-8601 UTC instant in it rewritten as local time. */
+export function localizeTimes(text: string, now = Date.now()): string {
+  return text.replace(ISO_INSTANT, (iso) => {
+    const ts = Date.parse(iso);
+    return Number.isNaN(ts) ? iso : formatLocal(ts, now);
+  });
 }
 
 /** Full date and time, for tooltips. */

@@ -1,12 +1,17 @@
-/** "Recent runs": every job's health, its last run (status, attempts, duration, when) and its next run, from `GET /jobs`. */
+/**
+ * "Recent runs": every job's health, its last run (status, attempts, duration, when) from
+ * `GET /jobs`, and its next run from the shared NextRuns (so it matches the topic's card). On a
+ * phone each row stacks into a block whose cells carry their column's name (public/style.css).
+ */
 import type { JobInfo } from "./api";
-import { h, setText, setTime } from "./dom";
-import { formatAge, formatClock, formatCountdown, formatDuration, formatSpan } from "./format";
+import { breakable, h, setText, setTime } from "./dom";
+import { formatAge, formatClock, formatDuration, formatNextRun, formatSpan, isPastDue, localizeTimes } from "./format";
+import type { NextRuns } from "./next-runs";
 
 interface RowClock {
+  topic: string;
   lastRunAt: number | null;
   when: HTMLTimeElement;
-  nextRunAt: number | null;
   next: HTMLTimeElement;
 }
 
@@ -14,13 +19,16 @@ const HEADERS = ["Job", "Health", "Last run", "Attempts", "Duration", "When", "N
 
 export class JobsTable {
   readonly element: HTMLElement;
-  readonly #body = h("tbody");
+  readonly #nextRuns: NextRuns;
+  // Explicit roles: the phone layout displays these as blocks, which drops a table's semantics in some browsers.
+  readonly #body = h("tbody", { role: "rowgroup" });
   readonly #note = h("p", { class: "note", role: "status" }, "Loading jobs…");
   #clocks: RowClock[] = [];
 
-  constructor() {
-    const head = h("tr", {}, ...HEADERS.map((header) => h("th", { scope: "col" }, header)));
-    const table = h("table", { class: "jobs" }, h("thead", {}, head), this.#body);
+  constructor(nextRuns: NextRuns) {
+    this.#nextRuns = nextRuns;
+    const head = h("tr", { role: "row" }, ...HEADERS.map((header) => h("th", { scope: "col", role: "columnheader" }, header)));
+    const table = h("table", { class: "jobs", role: "table" }, h("thead", { role: "rowgroup" }, head), this.#body);
     // Focusable, so that keyboard users can scroll it where it is wider than the screen.
     const wrap = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": "runs-title" }, table);
     this.element = h("div", {}, wrap, this.#note);
@@ -30,7 +38,7 @@ export class JobsTable {
   update(jobs: readonly JobInfo[], now: number): void {
     this.#clocks = [];
     this.#body.replaceChildren(...jobs.map((job) => this.#row(job)));
-    setText(this.#note, `Updated ${formatClock(now)}; refreshed every 15 s.`);
+    setText(this.#note, `Runs as read at ${formatClock(now)}; read again after each expected run, and at least every 15 s.`);
     this.tick(now);
   }
 
@@ -42,39 +50,49 @@ export class JobsTable {
   tick(now: number): void {
     for (const clock of this.#clocks) {
       if (clock.lastRunAt !== null) setTime(clock.when, clock.lastRunAt, formatAge(clock.lastRunAt, now));
-      if (clock.nextRunAt !== null) setTime(clock.next, clock.nextRunAt, formatCountdown(clock.nextRunAt, now));
+      const next = this.#nextRuns.get(clock.topic);
+      if (next === undefined) continue;
+      setTime(clock.next, next, formatNextRun(next, now));
+      clock.next.classList.toggle("overdue", isPastDue(next, now));
     }
   }
 
   #row(job: JobInfo): HTMLTableRowElement {
     const run = job.lastRun;
     const clock: RowClock = {
+      topic: job.topic,
       lastRunAt: run?.startedAt ?? null,
       when: h("time", {}, "never"),
-      nextRunAt: job.nextRunAt,
       next: h("time", {}, "–"),
     };
     this.#clocks.push(clock);
     const cadence = job.every === null ? h("code", {}, job.schedule) : `every ${formatSpan(job.every)}`;
     const lastRun = run === null ? ["–"] : badge(run.status, run.runId, run.error);
     const health = badge(job.status, job.detail, job.status === "ok" ? null : job.detail);
+    const cell = (label: string, children: (Node | string)[], className = "") =>
+      h("td", { role: "cell", "data-label": label, ...(className === "" ? {} : { class: className }) }, ...children);
     return h(
       "tr",
-      {},
-      h("th", { scope: "row" }, h("span", { class: "job-name" }, job.name), h("span", { class: "cadence" }, cadence)),
-      h("td", {}, ...health),
-      h("td", { class: "last-run" }, ...lastRun),
-      h("td", { class: "num" }, run === null ? "–" : String(run.attempts)),
-      h("td", { class: "num" }, run === null ? "–" : formatDuration(run.durationMs)),
-      h("td", {}, clock.when),
-      h("td", {}, clock.next),
+      { role: "row", "data-job": job.name },
+      h(
+        "th",
+        { scope: "row", role: "rowheader" },
+        h("span", { class: "job-name" }, ...breakable(job.name)),
+        h("span", { class: "cadence" }, cadence),
+      ),
+      cell("Health", health),
+      cell("Last run", lastRun, "last-run"),
+      cell("Attempts", [run === null ? "–" : String(run.attempts)], "num"),
+      cell("Duration", [run === null ? "–" : formatDuration(run.durationMs)], "num"),
+      cell("When", [clock.when]),
+      cell("Next run", [clock.next], "next"),
     );
   }
 }
 
 /** A status badge, with `detail` spelled out beside it when there is something to read (not only in a tooltip). */
 function badge(state: string, title: string, detail: string | null): HTMLElement[] {
-  const parts = [h("span", { class: "badge", "data-state": state, title }, state)];
-  if (detail) parts.push(h("span", { class: "detail", "data-tone": "bad" }, detail));
+  const parts = [h("span", { class: "badge", "data-state": state, title: localizeTimes(title) }, state)];
+  if (detail) parts.push(h("span", { class: "detail", "data-tone": "bad" }, localizeTimes(detail)));
   return parts;
 }

@@ -1,24 +1,24 @@
 /**
  * The dashboard at `/`: one card per public topic, each fed by its own `subscribe()` (reconnect
  * and resume included), plus "Recent runs" from `GET /jobs`. Subscriber counts come from the
- * `system` topic's value, so nothing polls the topics.
+ * `system` topic's value, so nothing polls the topics. docs/dashboard.md says what each part shows.
  */
 import type { SystemValue } from "../protocol";
 import { type ConnectionState, subscribe } from "../subscribe";
 import { getHistory, getJobs, getTopics, type TopicInfo } from "./api";
 import { h, setText } from "./dom";
+import { PageHeader } from "./header";
 import { JobsTable } from "./jobs-table";
+import { NextRuns } from "./next-runs";
 import { everySecond } from "./ticker";
 import { TopicCard } from "./topic-card";
 import { isSystemValue } from "./values";
 
+/** "Recent runs" is read again this long after a job's expected run (when its ledger has news), and at least every JOBS_REFRESH_MS. */
+const JOBS_AFTER_RUN_MS = 2_000;
 const JOBS_REFRESH_MS = 15_000;
-const STATE_LABELS: Record<ConnectionState, string> = {
-  connecting: "Connecting",
-  live: "Live",
-  reconnecting: "Reconnecting",
-  closed: "Closed",
-};
+/** After a status frame: long enough that the frames of several topics joining at once make one read. */
+const STATUS_NEWS_MS = 500;
 const TOPICS_RETRY_MS = 5_000;
 
 /** What the page saw, for tests: every seq delivered per topic, in order, and each topic's connection state. */
@@ -44,48 +44,34 @@ function byId(id: string): HTMLElement {
 
 const grid = byId("topics");
 const topicsNote = byId("topics-note");
-const summary = byId("connection");
-const news = byId("connection-news");
+const header = new PageHeader({ connection: byId("connection"), health: byId("health"), news: byId("connection-news") });
 const cards = new Map<string, TopicCard>();
-const jobs = new JobsTable();
+const nextRuns = new NextRuns();
+const jobs = new JobsTable(nextRuns);
 byId("jobs").append(jobs.element);
 
-/** What screen readers hear when the page as a whole goes live, loses its connection or gives up. */
-const NEWS: Record<ConnectionState, string> = {
-  connecting: "",
-  live: "Live: every topic is connected.",
-  reconnecting: "Connection lost; reconnecting.",
-  closed: "A topic refused its subscription; its card says why.",
-};
-
-/** The header's one line about every connection; only a change of the overall state is announced. */
-function updateSummary(): void {
-  const states = Object.values(record.states);
-  const waiting = states.filter((state) => state !== "live").length;
-  const state: ConnectionState =
-    waiting === 0
-      ? "live"
-      : states.includes("reconnecting")
-        ? "reconnecting"
-        : states.includes("closed")
-          ? "closed"
-          : "connecting";
-  if (summary.dataset.state !== state) setText(news, NEWS[state]);
-  summary.dataset.state = state;
-  const text =
-    state === "live"
-      ? `${STATE_LABELS.live}: ${states.length} topic${states.length === 1 ? "" : "s"}`
-      : `${STATE_LABELS[state]}: ${states.length - waiting} of ${states.length} live`;
-  setText(summary, text);
+function updateHeader(): void {
+  header.showConnections(Object.values(record.states));
+  header.showHealth([...cards.values()].map((card) => card.health).filter((health) => health !== "none"));
 }
 
-function showCounts(value: SystemValue): void {
-  for (const [topic, card] of cards) card.setCounts(value.topics.find((row) => row.topic === topic));
+/** Refreshes every relative time together, so a card and its row in "Recent runs" never disagree. */
+function tickAll(now = Date.now()): void {
+  for (const card of cards.values()) card.tick(now);
+  jobs.tick(now);
+}
+
+function showCounts(value: SystemValue, at: number): void {
+  for (const [topic, card] of cards)
+    card.setCounts(
+      value.topics.find((row) => row.topic === topic),
+      at,
+    );
 }
 
 function watch(info: TopicInfo): void {
   const { topic } = info;
-  const card = new TopicCard(info, (since, limit) => getHistory(topic, since, limit));
+  const card = new TopicCard(info, (since, limit) => getHistory(topic, since, limit), nextRuns);
   cards.set(topic, card);
   grid.append(card.element);
   const seen: number[] = [];
@@ -94,14 +80,21 @@ function watch(info: TopicInfo): void {
     onMetric(frame) {
       seen.push(frame.seq);
       card.addMetric(frame);
-      if (isSystemValue(frame.value)) showCounts(frame.value);
+      if (isSystemValue(frame.value)) showCounts(frame.value, frame.ts);
+      updateHeader();
+      tickAll();
     },
-    onStatus: (frame) => card.setStatus(frame),
+    onStatus(frame) {
+      card.setStatus(frame);
+      updateHeader();
+      // A run failed or went missing: its ledger row and next run are news for "Recent runs".
+      refreshJobsIn(STATUS_NEWS_MS);
+    },
     onReset: () => card.reset(),
     onState(state, detail) {
       record.states[topic] = state;
       card.setConnection(state, detail);
-      updateSummary();
+      updateHeader();
     },
   });
 }
@@ -118,16 +111,32 @@ async function loadTopics(): Promise<TopicInfo[]> {
   }
 }
 
-/** Refreshes "Recent runs" now and every JOBS_REFRESH_MS (a timeout that re-arms itself). */
+let jobsTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Reads "Recent runs" after `delayMs`, instead of whenever it was due. */
+function refreshJobsIn(delayMs: number): void {
+  clearTimeout(jobsTimer);
+  jobsTimer = setTimeout(refreshJobs, delayMs);
+}
+
+/**
+ * Reads "Recent runs", then again just after the soonest expected run (so a 10-second job's row
+ * never counts down against a stale answer), and at least every JOBS_REFRESH_MS.
+ */
 async function refreshJobs(): Promise<void> {
   try {
     const list = await getJobs();
+    for (const job of list) nextRuns.note(job.topic, job.nextRunAt);
     jobs.update(list, Date.now());
     for (const job of list) cards.get(job.topic)?.setJob(job);
+    tickAll();
   } catch (error) {
     jobs.failed(error);
   }
-  setTimeout(refreshJobs, JOBS_REFRESH_MS);
+  const now = Date.now();
+  const soonest = nextRuns.soonestAfter(now);
+  const untilNews = soonest === undefined ? JOBS_REFRESH_MS : soonest + JOBS_AFTER_RUN_MS - now;
+  refreshJobsIn(Math.min(JOBS_REFRESH_MS, Math.max(JOBS_AFTER_RUN_MS, untilNews)));
 }
 
 const topics = await loadTopics();
@@ -137,8 +146,5 @@ grid.replaceChildren();
 setText(topicsNote, hidden === 0 ? "" : `${hidden} private topic${hidden === 1 ? "" : "s"} not shown (they need a token).`);
 if (shown.length === 0) grid.append(h("p", { class: "note" }, "No public topics are declared."));
 for (const info of shown) watch(info);
-everySecond((now) => {
-  for (const card of cards.values()) card.tick(now);
-  jobs.tick(now);
-});
+everySecond(tickAll);
 void refreshJobs();

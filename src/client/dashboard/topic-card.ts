@@ -5,21 +5,33 @@
 import type { MetricFrame, StatusFrame } from "../protocol";
 import type { ConnectionState } from "../subscribe";
 import type { JobInfo, TopicInfo } from "./api";
-import { type ChartPoint, MAX_POINTS, TopicChart } from "./chart";
-import { h, setText, setTime } from "./dom";
-import { formatAge, formatCountdown, formatNumber, formatSpan } from "./format";
+import { MAX_POINTS, TopicChart } from "./chart";
+import type { ChartPoint } from "./chart-data";
+import { breakable, h, setText, setTime } from "./dom";
+import { formatAge, formatClock, formatNextRun, formatNumber, formatSpan, isPastDue, localizeTimes } from "./format";
+import type { NextRuns } from "./next-runs";
 import { renderValue } from "./value-view";
-import { chartPoint, summarize } from "./values";
+import { chartValues, summarize } from "./values";
 
 /** `waiting`: a job feeds the topic but nothing has arrived yet; `none`: no job, so no freshness. */
-type Health = StatusFrame["state"] | "waiting" | "none";
+export type Health = StatusFrame["state"] | "waiting" | "none";
 
 /** Reads the kept metrics with seq > `since`, oldest first (to back-fill the chart on join). */
 export type LoadHistory = (since: number, limit: number) => Promise<MetricFrame[]>;
 
 function toPoint(frame: MetricFrame): ChartPoint | null {
-  const values = chartPoint(frame.value);
-  return values === null ? null : { seq: frame.seq, ts: frame.ts, values };
+  const chart = chartValues(frame.value);
+  if (chart === null) return null;
+  const { seq, ts, scheduledTime, nextExpectedAt } = frame;
+  return {
+    seq,
+    ts,
+    values: chart.series,
+    caption: chart.caption,
+    tickUnit: chart.tickUnit,
+    ...(scheduledTime === undefined ? {} : { scheduledTime }),
+    ...(nextExpectedAt === undefined ? {} : { nextExpectedAt }),
+  };
 }
 
 function fact(term: string, value: HTMLElement): HTMLElement {
@@ -30,6 +42,7 @@ export class TopicCard {
   readonly element: HTMLElement;
   readonly #info: TopicInfo;
   readonly #loadHistory: LoadHistory;
+  readonly #nextRuns: NextRuns;
   readonly #chart: TopicChart;
   readonly #ui = {
     job: h("p", { class: "job" }),
@@ -42,7 +55,6 @@ export class TopicCard {
     next: h("dd", { class: "next" }, "–"),
     seq: h("dd", { class: "seq" }, "–"),
     subscribers: h("dd", { class: "subscribers" }, "–"),
-    published: h("dd", { class: "published" }, "–"),
     chart: h("div", { class: "chart" }),
     table: h("div", { class: "value-view", hidden: "" }),
   };
@@ -51,32 +63,31 @@ export class TopicCard {
   #generation = 0;
   #backfilled = false;
 
-  constructor(info: TopicInfo, loadHistory: LoadHistory) {
+  constructor(info: TopicInfo, loadHistory: LoadHistory, nextRuns: NextRuns) {
     this.#info = info;
     this.#loadHistory = loadHistory;
+    this.#nextRuns = nextRuns;
     const ui = this.#ui;
     const titleId = `topic-${info.topic}`;
     this.element = h(
       "article",
       { class: "card", "aria-labelledby": titleId, "data-topic": info.topic },
-      h("header", { class: "card-head" }, h("h3", { id: titleId }, info.topic), ui.connection),
+      h("header", { class: "card-head" }, h("h3", { id: titleId }, ...breakable(info.topic)), ui.connection),
       ui.job,
       h("p", { class: "health" }, ui.badge, ui.detail),
       h("p", { class: "latest" }, ui.value, ui.age),
-      h(
-        "dl",
-        { class: "facts" },
-        fact("Next run", ui.next),
-        fact("Seq", ui.seq),
-        fact("Subscribers", ui.subscribers),
-        fact("Published", ui.published),
-      ),
+      h("dl", { class: "facts" }, fact("Next run", ui.next), fact("Seq", ui.seq), fact("Subscribers", ui.subscribers)),
       ui.chart,
       ui.table,
     );
     this.#chart = new TopicChart(ui.chart);
     this.#setJobLine(null);
     this.#setHealth(info.job === null ? "none" : "waiting", "");
+  }
+
+  /** The feeding job's health as this card last heard it: what the page header counts. */
+  get health(): Health {
+    return (this.#ui.badge.dataset.state as Health | undefined) ?? "waiting";
   }
 
   setConnection(state: ConnectionState, detail?: string): void {
@@ -90,19 +101,20 @@ export class TopicCard {
     this.#setHealth(frame.state, frame.detail);
   }
 
+  /** Shows `frame`; the page then ticks every clock at once (main.ts), so this card and its row in "Recent runs" agree. */
   addMetric(frame: MetricFrame): void {
     this.#latest = frame;
     const ui = this.#ui;
     setText(ui.value, summarize(frame.value));
     ui.value.title = frame.runId;
     setText(ui.seq, formatNumber(frame.seq));
-    renderValue(ui.table, frame.value);
+    this.#nextRuns.note(this.#info.topic, frame.nextExpectedAt);
+    renderValue(ui.table, frame.value, frame.ts);
     // A published run means the job is healthy; a status frame right after says otherwise if not.
     if (this.#info.job !== null) this.#setHealth("ok", "The latest run published.");
     const point = toPoint(frame);
     if (point !== null) this.#chart.add([point]);
     if (point !== null && !this.#backfilled) this.#backfill(frame.seq);
-    this.tick(Date.now());
   }
 
   /** The topic's storage moved on without this client: forget its history; the latest metric follows. */
@@ -112,10 +124,14 @@ export class TopicCard {
     this.#chart.clear();
   }
 
-  /** Counts from the `system` topic; undefined when it does not list this topic. */
-  setCounts(counts: { subscribers: number; published: number } | undefined): void {
-    setText(this.#ui.subscribers, counts === undefined ? "–" : formatNumber(counts.subscribers));
-    setText(this.#ui.published, counts === undefined ? "–" : formatNumber(counts.published));
+  /**
+   * The subscriber count from the `system` topic's value published at `at`; undefined when it does
+   * not list this topic. (Its publish counts are not shown: they are this card's seq, read earlier.)
+   */
+  setCounts(counts: { subscribers: number } | undefined, at: number): void {
+    const { subscribers } = this.#ui;
+    setText(subscribers, counts === undefined ? "–" : formatNumber(counts.subscribers));
+    subscribers.title = counts === undefined ? "" : `Counted by the system topic at ${formatClock(at)}`;
   }
 
   setJob(job: JobInfo): void {
@@ -127,9 +143,9 @@ export class TopicCard {
     const latest = this.#latest;
     const ui = this.#ui;
     if (latest !== null) setTime(ui.age, latest.ts, formatAge(latest.ts, now));
-    const due = latest?.nextExpectedAt;
-    setText(ui.next, due === undefined ? (this.#info.job === null ? "on publish" : "–") : formatCountdown(due, now));
-    ui.next.classList.toggle("overdue", due !== undefined && due < now - 1_000);
+    const due = this.#nextRuns.get(this.#info.topic);
+    setText(ui.next, due === undefined ? (this.#info.job === null ? "on publish" : "–") : formatNextRun(due, now));
+    ui.next.classList.toggle("overdue", due !== undefined && isPastDue(due, now));
   }
 
   #setJobLine(job: JobInfo | null): void {
@@ -148,11 +164,12 @@ export class TopicCard {
     const troubled = health === "failing" || health === "stale";
     badge.dataset.state = health;
     setText(badge, health === "none" ? "no job" : health);
-    badge.title = detail;
+    const readable = localizeTimes(detail);
+    badge.title = readable;
     // The detail is worth reading only when something went wrong, or right again.
     detailElement.dataset.tone = troubled ? "bad" : "good";
-    if (troubled) setText(detailElement, detail);
-    else if (wasTroubled) setText(detailElement, `Recovered: ${detail}`);
+    if (troubled) setText(detailElement, readable);
+    else if (wasTroubled) setText(detailElement, `Recovered: ${readable}`);
     else setText(detailElement, "");
   }
 

@@ -1,25 +1,27 @@
 /** A metric's structured value as a compact table (probes, event counts, topic counts) or truncated JSON. */
 import type { Json } from "../protocol";
+import { breakable, h } from "./dom";
 import { formatClock, formatDuration, formatJson, formatNumber } from "./format";
 import { isEventsValue, isPulseValue, isSystemValue, isUptimeValue } from "./values";
 
-type Cell = string | { text: string; className?: string; title?: string };
+/** `breakable`: a URL or name that may wrap between its parts (dom.ts), never inside a word. */
+type Cell = string | { text: string; className?: string; title?: string; breakable?: "name" | "url" };
 
 /** Replaces `container`'s content with a view of `value`; hides it when the chart and summary say it all. */
-export function renderValue(container: HTMLElement, value: Json): void {
-  const view = viewOf(value);
+export function renderValue(container: HTMLElement, value: Json, ts: number): void {
+  const view = viewOf(value, ts);
   container.hidden = view === null;
   container.replaceChildren(...(view === null ? [] : [view]));
 }
 
-function viewOf(value: Json): HTMLElement | null {
+function viewOf(value: Json, ts: number): HTMLElement | null {
   if (typeof value === "number" || isPulseValue(value)) return null;
   if (isUptimeValue(value)) {
     return table(
       "Probes",
       ["url", "ok", "status", "latency"],
       value.probes.map((probe) => [
-        probe.url,
+        { text: probe.url, breakable: "url" },
         {
           text: probe.ok ? "yes" : "no",
           className: probe.ok ? "good" : "bad",
@@ -32,14 +34,24 @@ function viewOf(value: Json): HTMLElement | null {
   }
   if (isEventsValue(value)) {
     const caption = `Events ${formatClock(value.windowStart)}–${formatClock(value.windowEnd)}`;
-    const rows = value.types.map((row) => [row.type, formatNumber(row.count), formatNumber(row.sum)]);
-    return table(caption, ["type", "count", "sum"], rows.length > 0 ? rows : [["none", "0", "0"]]);
+    if (value.types.length === 0) return h("p", { class: "note empty" }, `${caption}: no events were posted.`);
+    const rows = value.types.map((row): Cell[] => [
+      { text: row.type, breakable: "name" },
+      formatNumber(row.count),
+      formatNumber(row.sum),
+    ]);
+    return table(caption, ["type", "count", "sum"], rows);
   }
   if (isSystemValue(value)) {
+    // Read before this value was published: `system`'s own row is one behind its seq.
     return table(
-      "Topics",
+      `Counts at ${formatClock(ts)}, read before this value was published`,
       ["topic", "subscribers", "published"],
-      value.topics.map((row) => [row.topic, formatNumber(row.subscribers), formatNumber(row.published)]),
+      value.topics.map((row) => [
+        { text: row.topic, breakable: "name" },
+        formatNumber(row.subscribers),
+        formatNumber(row.published),
+      ]),
     );
   }
   const pre = document.createElement("pre");
@@ -70,7 +82,8 @@ function table(caption: string, headers: string[], rows: Cell[][]): HTMLElement 
         td.textContent = cell;
         continue;
       }
-      td.textContent = cell.text;
+      if (cell.breakable !== undefined) td.append(...breakable(cell.text, cell.breakable));
+      else td.textContent = cell.text;
       if (cell.className !== undefined) td.className = cell.className;
       if (cell.title !== undefined) td.title = cell.title;
     }

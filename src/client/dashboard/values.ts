@@ -36,14 +36,53 @@ export function isSystemValue(value: Json): value is SystemValue {
   return isObject(value) && isArrayOf(value.topics, (row) => typeof row.topic === "string" && isNumber(row.subscribers));
 }
 
-/** The chart's numbers in this value, by series label; null when it has nothing to chart. */
-export function chartPoint(value: Json): Map<string, number> | null {
-  if (isNumber(value)) return new Map([["value", value]]);
-  if (isPulseValue(value)) return new Map([["lag (ms)", value.lagMs]]);
-  if (isUptimeValue(value) && value.probes.length > 0) {
-    return new Map(value.probes.map((probe) => [`${probe.url} (ms)`, probe.latencyMs]));
+/** What a value adds to its topic's chart. */
+export interface ChartValues {
+  /** What the lines are, with their unit: the chart's caption. */
+  caption: string;
+  /** A unit short enough to print on every y-axis label ("ms"), or "". */
+  tickUnit: string;
+  /** The numbers, by series label. */
+  series: Map<string, number>;
+}
+
+/** At most this many numeric fields of one object value are charted (one line and colour each). */
+export const MAX_FIELDS = 6;
+
+/**
+ * The chart's numbers in this value; null when it has nothing to chart. A number is one line; the
+ * built-in shapes chart what they measure (lag, probe latency, event and subscriber totals); any
+ * other object charts its top-level numeric fields (the first MAX_FIELDS, in key order), each a
+ * line named after its field. Nested objects, arrays, strings and booleans are not charted.
+ */
+export function chartValues(value: Json): ChartValues | null {
+  if (isNumber(value)) return { caption: "value", tickUnit: "", series: new Map([["value", value]]) };
+  if (isPulseValue(value)) return { caption: "lag (ms)", tickUnit: "ms", series: new Map([["lag", value.lagMs]]) };
+  if (isUptimeValue(value)) {
+    const [only, ...more] = value.probes;
+    if (only === undefined) return null;
+    const caption = more.length === 0 ? `latency of ${only.url} (ms)` : "probe latency per URL (ms)";
+    return { caption, tickUnit: "ms", series: new Map(value.probes.map((probe) => [probe.url, probe.latencyMs])) };
   }
-  return null;
+  if (isEventsValue(value)) {
+    const total = value.types.reduce((sum, row) => sum + row.count, 0);
+    return { caption: "events per window (count)", tickUnit: "", series: new Map([["events", total]]) };
+  }
+  if (isSystemValue(value)) {
+    const total = value.topics.reduce((sum, row) => sum + row.subscribers, 0);
+    return { caption: "subscribers of all topics (count)", tickUnit: "", series: new Map([["subscribers", total]]) };
+  }
+  if (!isObject(value)) return null;
+  const fields = Object.entries(value)
+    .filter((entry): entry is [string, number] => isNumber(entry[1]))
+    .slice(0, MAX_FIELDS);
+  if (fields.length === 0) return null;
+  const names = fields.map(([name]) => name).join(", ");
+  return {
+    caption: `${names} (${fields.length === 1 ? "field" : "fields"} of the value)`,
+    tickUnit: "",
+    series: new Map(fields),
+  };
 }
 
 /** One short line for the card's "latest value". */

@@ -29,6 +29,8 @@ describe("job errors", () => {
 
   it("names the feed URL it could not reach", async () => {
     const url = "http://127.0.0.1:9/feed.json";
-    await expect(feed.compute(context({ FEED_URL: url }))).rejects.toThrow(new RegExp(`^${url.replaceAll(".", "\\.")} is unreachable: .+`));
+    await expect(feed.compute(context({ FEED_URL: url }))).rejects.toThrow(
+      new RegExp(`^${url.replaceAll(".", "\\.")} is unreachable: .+`),
+    );
   });
 });

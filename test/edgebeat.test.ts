@@ -2,10 +2,10 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { JOBS } from "../src/cron/jobs";
 import { createEdgebeat, defineJob, type Job } from "../src/edgebeat";
 import { assertCronsMatchJobs, cronMismatch } from "../src/testing";
 import { readFrames } from "./helpers/frames";
+import { JOBS, TOPICS } from "./helpers/registry";
 
 const job = (name: string, extra: Partial<Parameters<typeof defineJob>[0]> = {}): Job =>
   defineJob({ name, topic: name, schedule: "* * * * *", timeoutMs: 1_000, compute: async () => 1, ...extra });
@@ -33,8 +33,7 @@ describe("createEdgebeat", () => {
     const outer = new Hono().route("/live", createEdgebeat({ jobs: JOBS }).app);
     const listed = await outer.request("/live/topics", {}, env);
     expect(listed.status).toBe(200);
-    const { topics } = (await listed.json()) as { topics: { topic: string }[] };
-    expect(topics.map((t) => t.topic)).toEqual(expect.arrayContaining(JOBS.map((j) => j.topic)));
+    expect(await listed.json()).toEqual({ topics: TOPICS });
     const upgrade = await outer.request(`/live/topics/${JOBS[0]?.topic}`, { headers: { Upgrade: "websocket" } }, env);
     expect(upgrade.status).toBe(101);
     const ws = upgrade.webSocket as WebSocket;

@@ -1,9 +1,10 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Json } from "../../src/client/protocol";
-import { declaredTopics } from "../../src/config";
+import { declaredTopics, listVar } from "../../src/config";
 import { defineJob, type Job, PermanentError, worstCaseRunMs } from "../../src/cron/job";
+import { feed } from "../../src/cron/jobs/feed";
+import { uptime } from "../../src/cron/jobs/uptime";
 import {
   callTopic,
   JobTimeoutError,
@@ -13,7 +14,8 @@ import {
   TOPIC_CALL_RETRY,
   withTimeout,
 } from "../../src/cron/runner";
-import worker from "../../src/index";
+import { jobsRunBy, TOPICS } from "../helpers/registry";
+import { FAILING_HERE, fireCron } from "../helpers/scheduled";
 import { openSocket, openTopicSocket } from "../helpers/socket";
 
 /** This minute: recent enough that no freshness deadline (next run + 60 s grace) has passed yet. */
@@ -222,33 +224,21 @@ describe("runDue", () => {
   });
 });
 
-/** Runs the real scheduled handler for one minute firing; the feed job (no FEED_URL here) always fails. */
-async function fireMinute(scheduledTime: number): Promise<void> {
-  const ctx = createExecutionContext();
-  await expect(worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx)).rejects.toThrow(
-    '1 of 3 jobs failed for cron "* * * * *": feed',
-  );
-  await waitOnExecutionContext(ctx);
-}
-
 describe("scheduled handler", () => {
   it("broadcasts the system job's counts of every public topic to a connected socket", async () => {
     const socket = await openSocket("/topics/system");
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", topic: "system", seq: 0 });
-    await fireMinute(T);
+    await fireCron(CRON, T);
     expect(await socket.nextFrame()).toEqual({
       type: "metric",
       topic: "system",
       seq: 1,
       value: {
-        topics: [
-          { topic: "system", subscribers: 1, published: 0 },
-          { topic: "uptime", subscribers: 0, published: 0 },
-          { topic: "pulse", subscribers: 0, published: 0 },
-          { topic: "events", subscribers: 0, published: 0 },
-          { topic: "feed", subscribers: 0, published: 0 },
-          { topic: "announcements", subscribers: 0, published: 0 },
-        ],
+        topics: TOPICS.filter((info) => !info.private).map(({ topic }) => ({
+          topic,
+          subscribers: topic === "system" ? 1 : 0,
+          published: 0,
+        })),
       },
       ts: expect.any(Number),
       runId: `system@${T}`,
@@ -263,40 +253,45 @@ describe("scheduled handler", () => {
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", seq: 1 });
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1 }); // last value on join
     const later = T + 60_000;
-    for (let i = 0; i < 2; i++) await fireMinute(later);
+    for (let i = 0; i < 2; i++) await fireCron(CRON, later);
     expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 2, runId: `system@${later}` });
     await socket.expectSilence(300);
     expect(await (await exports.default.fetch("http://edgebeat.test/topics/system")).json()).toMatchObject({ seq: 2 });
   });
 
-  it("isolates the failing feed job: the others publish, the feed topic turns failing", async () => {
+  it("isolates the failing feed job: every other job of the firing publishes, the feed topic turns failing", async () => {
     const later = T + 120_000;
-    await fireMinute(later);
-    expect((await env.TOPIC.getByName("system").runs(1))[0]).toMatchObject({ runId: `system@${later}`, status: "ok" });
-    expect((await env.TOPIC.getByName("feed").runs(1))[0]).toMatchObject({
+    await fireCron(CRON, later);
+    const latest = async (job: Job) => (await env.TOPIC.getByName(job.topic).runs(1))[0];
+    const outcomes = await Promise.all(
+      jobsRunBy(CRON).map(async (job) => {
+        const run = await latest(job);
+        return [run?.runId, run?.status];
+      }),
+    );
+    expect(outcomes).toEqual(
+      jobsRunBy(CRON).map((job) => [`${job.name}@${later}`, FAILING_HERE.includes(job.name) ? "failed" : "ok"]),
+    );
+    expect(await latest(feed)).toMatchObject({
       runId: `feed@${later}`,
       status: "failed",
       attempts: 1,
       error: "FEED_URL is not set: point it at a JSON endpoint in wrangler.toml [vars]",
     });
-    expect((await env.TOPIC.getByName("feed").snapshot()).status).toBe("failing");
+    expect((await env.TOPIC.getByName(feed.topic).snapshot()).status).toBe("failing");
   });
 
   it("records an unreachable probe as a result with ok: false, not a failure", async () => {
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: T, cron: "*/5 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-    const [frame] = await env.TOPIC.getByName("uptime").history(0, 1);
+    await fireCron(uptime.schedule, T);
+    const [frame] = await env.TOPIC.getByName(uptime.topic).history(0, 1);
     expect(frame?.value).toEqual({
-      probes: [
-        {
-          url: "http://localhost:8787/health",
-          ok: false,
-          status: null,
-          latencyMs: expect.any(Number),
-          error: expect.any(String),
-        },
-      ],
+      probes: listVar(env.PROBE_URLS).map((url) => ({
+        url,
+        ok: false,
+        status: null,
+        latencyMs: expect.any(Number),
+        error: expect.any(String),
+      })),
     });
   });
 });

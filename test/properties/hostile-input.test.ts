@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { publishHeaders } from "../helpers/auth";
+import { TOPICS } from "../helpers/registry";
 import { fetchWorker, openSocket } from "../helpers/socket";
 
 const RUNS = 1000;
@@ -23,10 +24,13 @@ const state = async (topic: string) => {
   return { seq: (await stub.snapshot()).seq, history: JSON.stringify(await stub.history(0, 1000)) };
 };
 
+/** Declared names (the registry's and the vars'), near misses of them, and any string at all. */
+const declared = TOPICS.map((info) => info.topic);
 const anyName = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,70}$/),
-  fc.constantFrom("system", "ops", "SYSTEM", "..", "a/b", "%00", " system", "system\n"),
+  fc.constantFrom(...declared, ...declared.flatMap((name) => [name.toUpperCase(), ` ${name}`, `${name}\n`])),
+  fc.constantFrom("..", "a/b", "%00"),
 );
 
 describe("hostile input", () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { publishHeaders } from "../helpers/auth";
+import { JOBS } from "../helpers/registry";
 import type { ApiBody } from "../helpers/socket";
 import { fetchWorker, openSocket } from "../helpers/socket";
 
@@ -81,12 +82,17 @@ describe("POST /topics/:topic", () => {
   });
 
   it("refuses publishes to a job's topic with 409 and to undeclared topics with 404", async () => {
-    expect(await post("system", '{"value":1}')).toEqual({
-      status: 409,
-      body: {
-        error: { code: "job_topic", message: 'Topic "system" is fed by job "system"; publish to a topic listed in TOPICS.' },
-      },
-    });
+    for (const job of JOBS) {
+      expect(await post(job.topic, '{"value":1}')).toEqual({
+        status: 409,
+        body: {
+          error: {
+            code: "job_topic",
+            message: `Topic "${job.topic}" is fed by job "${job.name}"; publish to a topic listed in TOPICS.`,
+          },
+        },
+      });
+    }
     expect((await post("nowhere", '{"value":1}')).status).toBe(404);
   });
 });

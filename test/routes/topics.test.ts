@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MetricFrame, TopicSnapshot } from "../../src/client/protocol";
+import { listVar } from "../../src/config";
+import { JOBS } from "../helpers/registry";
 import { fetchWorker, openSocket } from "../helpers/socket";
 
 const json = async <T = Record<string, unknown>>(path: string, init?: RequestInit) => {
@@ -18,16 +20,12 @@ describe("GET /health", () => {
 });
 
 describe("GET /topics", () => {
-  it("lists every declared topic with its job and schedule", async () => {
+  it("lists every job's topic in registry order, then the TOPICS var's, each private if PRIVATE_TOPICS names it", async () => {
+    const isPrivate = (topic: string) => listVar(env.PRIVATE_TOPICS).includes(topic);
     expect((await json("/topics")).body).toEqual({
       topics: [
-        { topic: "system", job: "system", schedule: "* * * * *", private: false },
-        { topic: "uptime", job: "uptime", schedule: "*/5 * * * *", private: false },
-        { topic: "pulse", job: "pulse", schedule: "* * * * *", private: false },
-        { topic: "events", job: "events", schedule: "* * * * *", private: false },
-        { topic: "feed", job: "feed", schedule: "* * * * *", private: false },
-        { topic: "announcements", job: null, schedule: null, private: false },
-        { topic: "ops", job: null, schedule: null, private: true },
+        ...JOBS.map((job) => ({ topic: job.topic, job: job.name, schedule: job.schedule, private: isPrivate(job.topic) })),
+        ...listVar(env.TOPICS).map((topic) => ({ topic, job: null, schedule: null, private: isPrivate(topic) })),
       ],
     });
   });

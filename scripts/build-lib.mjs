@@ -18,7 +18,11 @@ execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc
   stdio: "inherit",
 });
 
-/** `./x` → `./x.js`, `./dir` → `./dir/index.js`; anything with an extension or not relative is left alone. */
+/**
+ * `./x` → `./x.js`, `./dir` → `./dir/index.js`; anything with an extension or not relative is left alone.
+ * @param {string} fromFile
+ * @param {string} specifier
+ */
 function withExtension(fromFile, specifier) {
   if (!specifier.startsWith(".") || /\.[cm]?js$/.test(specifier)) return specifier;
   const target = path.resolve(path.dirname(fromFile), specifier);
@@ -30,6 +34,11 @@ function withExtension(fromFile, specifier) {
 /** `… from "./x"` at the start of a statement line (also `} from` closing a long import), `import "./x"`, `import("./x")`. */
 const SPECIFIER = /(^[^\S\n]*(?:import|export|\})[^"'\n]*?\bfrom\s*|^[^\S\n]*import\s+|\bimport\s*\(\s*)(["'])(\.[^"']*)\2/gm;
 
+/**
+ * Every file below `dir`, recursively.
+ * @param {string} dir
+ * @returns {string[]}
+ */
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);

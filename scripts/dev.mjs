@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Cron } from "croner";
 import { parse } from "smol-toml";
-import { fireCron, startDevServer } from "./dev-server.mjs";
-import { DEV_VARS, ensureDevVars } from "./secrets.mjs";
+import { DEV_VARS, ensureDevVars } from "./lib/secrets.mjs";
+import { fireCron, startDevServer } from "./lib/wrangler-dev.mjs";
 
 const DEFAULT_PORT = 8787;
 /** setTimeout's longest delay; longer waits are taken in steps. */
@@ -126,14 +126,14 @@ async function main() {
 
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
-  /** @type {import("./dev-server.mjs").DevServer | undefined} */
+  /** @type {import("./lib/wrangler-dev.mjs").DevServer | undefined} */
   let server;
   let stopping = false;
   const shutdown = async () => {
     stopping = true;
     clearTimeout(timer);
-    // Before the server is ready there is nothing to await: exiting runs dev-server.mjs's
-    // exit hook, which kills the group just the same.
+    // Before the server is ready there is nothing to await: exiting closes the pipe that the
+    // group's watchdog reads, and the watchdog kills the group just the same.
     await server?.stop();
     console.log("[dev] stopped");
     process.exit(0);

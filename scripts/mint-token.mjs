@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { readDevVars } from "./secrets.mjs";
+import { readDevVars } from "./lib/secrets.mjs";
 
 const { values } = parseArgs({
   options: { topic: { type: "string", multiple: true }, ttl: { type: "string", default: "3600" }, help: { type: "boolean" } },

@@ -1,7 +1,7 @@
 /** A helper process of a bench (the load generator, the ceiling), started with `fork` and driven over IPC. */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { isGroupAlive } from "../../scripts/dev-server.mjs";
+import { stopGroup } from "../../scripts/lib/process-group.mjs";
 
 /**
  * Forks `bench/lib/<script>` on this process's Node and resolves once it sends `{ ready: true }`.
@@ -51,13 +51,15 @@ export async function startChild(script, args, { onEvent, readyTimeoutMs = 15_00
   });
   /** SIGKILLs it (and with `detached` its whole group) and resolves once it has exited. */
   const stop = async () => {
-    try {
-      process.kill(detached ? -pid : pid, "SIGKILL");
-    } catch {
-      // Already gone.
+    if (detached) await stopGroup(pid);
+    else {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
     }
     await exited;
-    while (detached && isGroupAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 25));
   };
   let hello;
   try {

@@ -1,6 +1,6 @@
 /**
  * The benchmarks' edgebeat server: a real `wrangler dev` started with the project's own
- * `startDevServer` (scripts/dev-server.mjs), with bench secrets and a temp state directory.
+ * `startDevServer` (scripts/lib/wrangler-dev.mjs), with bench secrets and a temp state directory.
  *
  * It runs from a private snapshot of the project (wrangler.toml, src/, public/, migrations/,
  * scripts/ as they are when the bench starts; node_modules linked), because `wrangler dev`
@@ -8,13 +8,19 @@
  * edit in the working tree during a 10-minute soak would otherwise show up as reconnects.
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../scripts/lib/ports.mjs";
+import { groupMembers } from "../../scripts/lib/process-group.mjs";
+import { makeStateDir as makeTempDir } from "../../scripts/lib/state-dir.mjs";
+import { startDevServer } from "../../scripts/lib/wrangler-dev.mjs";
+
+export { removeDir } from "../../scripts/lib/state-dir.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-/** What `wrangler dev` and startDevServer read from the project. */
+/** What `wrangler dev` reads from the project. */
 const SNAPSHOT_ENTRIES = [
   "wrangler.toml",
   "package.json",
@@ -30,20 +36,22 @@ export const BENCH_SECRETS = { PUBLISH_TOKEN: "bench-token", SUBSCRIBE_SECRET: "
 
 /** A fresh, empty `--persist-to` directory. */
 export function makeStateDir() {
-  return mkdtempSync(path.join(tmpdir(), "edgebeat-bench-state-"));
-}
-
-/** @param {string} dir */
-export function removeDir(dir) {
-  rmSync(dir, { recursive: true, force: true });
+  return makeTempDir("edgebeat-bench-state-");
 }
 
 /**
- * Copies the project into a temp directory and loads that copy's scripts/dev-server.mjs: the
- * working tree as it is, or with `ref` (e.g. "HEAD") the files of that commit (`git archive`), so a
- * bench can measure a commit while others have uncommitted edits in the tree.
+ * How a bench starts dev servers of one snapshot: `startDevServer` serving the snapshot's copy.
+ * @typedef {object} DevServerLibrary
+ * @property {typeof startDevServer} startDevServer
+ * @property {() => Promise<number>} freePort
+ */
+
+/**
+ * Copies the project into a temp directory, to serve from there: the working tree as it is, or
+ * with `ref` (e.g. "HEAD") the files of that commit (`git archive`), so a bench can measure a
+ * commit while others have uncommitted edits in the tree.
  * @param {{ ref?: string }} [options]
- * @returns {Promise<{ root: string, devServer: typeof import("../../scripts/dev-server.mjs") }>}
+ * @returns {Promise<{ root: string, devServer: DevServerLibrary }>}
  */
 export async function snapshotProject({ ref } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), "edgebeat-bench-src-"));
@@ -60,14 +68,15 @@ export async function snapshotProject({ ref } = {}) {
     execFileSync("tar", ["-x", "-C", root], { input: git(["archive", "--format=tar", ref, "--", ...present]) });
   }
   symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
-  const devServer = await import(pathToFileURL(path.join(root, "scripts", "dev-server.mjs")).href);
+  /** @type {DevServerLibrary} */
+  const devServer = { startDevServer: (options = {}) => startDevServer({ ...options, root }), freePort };
   return { root, devServer };
 }
 
 /**
  * Starts wrangler dev on `port` persisting to `stateDir`; its output is appended to `logFile`.
  * PROBE_URLS and FEED_URL point at the server itself (no cron fires during a bench anyway).
- * @param {typeof import("../../scripts/dev-server.mjs")} devServer
+ * @param {DevServerLibrary} devServer
  * @param {{ port: number, stateDir: string, logFile: string }} options
  */
 export function startServer(devServer, { port, stateDir, logFile }) {
@@ -83,23 +92,17 @@ export function startServer(devServer, { port, stateDir, logFile }) {
 }
 
 /**
- * The workerd processes of process group `pgid`, from `ps -eo pid,pgid,args`. wrangler dev runs
- * two: its proxy (listening on the public port: `--socket-addr=entry=127.0.0.1:<port>`) and the
- * user runtime that serves the Worker and its Durable Objects.
+ * The workerd processes of process group `pgid`. wrangler dev runs two: its proxy (listening on
+ * the public port: `--socket-addr=entry=127.0.0.1:<port>`) and the user runtime that serves the
+ * Worker and its Durable Objects.
  * @param {number} pgid
  * @param {number} port the public port
  * @returns {{ pid: number, role: "user" | "proxy" }[]}
  */
 export function workerdProcesses(pgid, port) {
-  const out = execFileSync("ps", ["-eo", "pid,pgid,args"], { encoding: "utf8" });
-  /** @type {{ pid: number, role: "user" | "proxy" }[]} */
-  const found = [];
-  for (const line of out.split("\n").slice(1)) {
-    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (match === null || Number(match[2]) !== pgid) continue;
-    const args = match[3] ?? "";
-    if (!/(^|\/)workerd$/.test(args.split(" ")[0] ?? "")) continue;
-    found.push({ pid: Number(match[1]), role: args.includes(`entry=127.0.0.1:${port} `) ? "proxy" : "user" });
-  }
-  return found;
+  const entry = `entry=127.0.0.1:${port}`;
+  return groupMembers(pgid).flatMap(({ pid, argv }) => {
+    if (!/(^|\/)workerd$/.test(argv[0] ?? "")) return [];
+    return [{ pid, role: argv.some((arg) => arg.endsWith(entry)) ? "proxy" : "user" }];
+  });
 }

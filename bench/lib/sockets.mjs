@@ -1,4 +1,5 @@
 /** Opening many subscribers without a thundering herd of our own: batches of 100, a timeout each. */
+import { withTimeout } from "../../scripts/lib/wait.mjs";
 
 /**
  * Calls `open(i)` for i = 0..n-1, `batchSize` at a time; each open must settle within `timeoutMs`.
@@ -25,38 +26,5 @@ export async function openInBatches(n, open, { batchSize = 100, timeoutMs = 15_0
   return { opened, failures };
 }
 
-/**
- * @template T
- * @param {Promise<T>} promise
- * @param {number} ms
- * @param {string} what
- * @returns {Promise<T>}
- */
-export function withTimeout(promise, ms, what) {
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Resolves once `done()` is true (checked every `everyMs`), or rejects after `timeoutMs`.
- * @param {string} what
- * @param {() => boolean} done
- * @param {number} timeoutMs
- * @param {number} [everyMs]
- */
-export async function waitFor(what, done, timeoutMs, everyMs = 50) {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/** @param {number} ms */
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+// The benches' waiting helpers are the dev server's own; re-exported here, where the benches import them.
+export { sleep, waitFor, withTimeout } from "../../scripts/lib/wait.mjs";

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, fireCron } from "../../scripts/dev-server.mjs";
+import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
 import { E2E_SECRETS, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
 
 const CHROMIUM = "/usr/bin/chromium";

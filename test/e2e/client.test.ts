@@ -1,7 +1,8 @@
 /** The client library in Node 22 against a real `wrangler dev` that gets killed, restarted and wiped. */
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, freePort, startDevServer } from "../../scripts/dev-server.mjs";
+import { freePort } from "../../scripts/lib/ports.mjs";
+import { sleep, waitFor } from "../../scripts/lib/wait.mjs";
+import { type DevServer, startDevServer } from "../../scripts/lib/wrangler-dev.mjs";
 import type { MetricFrame, ResetFrame } from "../../src/client/protocol";
 import { type ConnectionState, type Subscription, subscribe } from "../../src/client/subscribe";
 import { E2E_SECRETS, makeStateDir, removeStateDir } from "./server";
@@ -85,13 +86,8 @@ function watch(path: string, token?: string, network?: ReturnType<typeof testNet
     },
   );
   subscriptions.push(subscription);
-  const until = async (what: string, done: () => boolean, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  };
+  const until = (what: string, done: () => boolean, timeoutMs = 20_000) =>
+    waitFor(() => `${what}; saw ${JSON.stringify(seen)}`, done, timeoutMs, 25);
   return { subscription, seen, until };
 }
 
@@ -126,7 +122,7 @@ describe("the client against a real server", () => {
     expect(seen.seqs).toEqual([10]);
 
     await kill();
-    await rm(stateDir, { recursive: true, force: true });
+    await removeStateDir(stateDir);
     await start();
     await until("the reset", () => seen.resets.length === 1);
     expect(seen.resets).toEqual([{ type: "reset", topic: "announcements", seq: 0 }]);
@@ -159,7 +155,7 @@ describe("the client against a real server", () => {
     await start();
     await publish(101);
     // The server is back, but the client believes it is offline: it must not be connecting.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     expect(subscription.state).toBe("reconnecting");
     expect(seen.seqs).toEqual([1]);
     network.set(true);

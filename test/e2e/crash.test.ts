@@ -5,7 +5,9 @@
  * announcements is sharded over 3 objects here, so the shards' ordering and catch-up are tested too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, fireCron, freePort, startDevServer } from "../../scripts/dev-server.mjs";
+import { freePort } from "../../scripts/lib/ports.mjs";
+import { sleep, waitFor } from "../../scripts/lib/wait.mjs";
+import { type DevServer, fireCron, startDevServer } from "../../scripts/lib/wrangler-dev.mjs";
 import { type Subscription, subscribe } from "../../src/client/subscribe";
 import { E2E_SECRETS, makeStateDir, removeStateDir } from "./server";
 
@@ -31,7 +33,6 @@ afterAll(async () => {
 });
 
 const base = () => `http://127.0.0.1:${port}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** POSTs value n with idempotency key n until the server takes it: a POST lost in a crash is simply sent again. */
 async function publishUntilAccepted(n: number): Promise<void> {
@@ -62,13 +63,7 @@ function watcher(topic: string) {
   return { topic, seqs, subscription };
 }
 
-async function until(what: string, done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = (what: string, done: () => boolean, timeoutMs = 30_000) => waitFor(what, done, timeoutMs, 25);
 
 describe("crash and restart mid-stream", () => {
   it(`delivers every seq exactly once to ${SUBSCRIBERS.announcements + SUBSCRIBERS.system} subscribers across ${ROUNDS} kill -9s`, {

@@ -1,8 +1,8 @@
 /** Cron firings against a real `wrangler dev`: one frame per run to every subscriber, repeats published once, join and resume. */
 import { describe, expect, it } from "vitest";
-import { fireCron } from "../../scripts/dev-server.mjs";
+import { fireCron } from "../../scripts/lib/wrangler-dev.mjs";
 import { type HelloFrame, type MetricFrame, parseFrame } from "../../src/client/protocol";
-import { getJson, useServer } from "./server";
+import { getJson, setUpServer } from "./server";
 import type { E2eSocket } from "./socket";
 
 /**
@@ -16,7 +16,7 @@ const FIVE_MINUTES = NOW - (NOW % 300_000);
 /** Topics whose counts this file controls; any other (say a sub-minute job's) may publish on its own alarm. */
 const KNOWN_TOPICS = ["system", "uptime", "announcements"];
 
-const dev = useServer();
+const dev = setUpServer();
 const subscribe = (path: string) => dev.subscribe(path);
 
 // The tests run in order and build on each other: one server, one topic history.

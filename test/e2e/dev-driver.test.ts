@@ -1,9 +1,14 @@
-/** `npm start`'s cron driver: its due-time arithmetic, and one real run that fires, publishes and stops cleanly. */
+/**
+ * `npm start`'s cron driver: its due-time arithmetic; one real run that fires, publishes and stops
+ * cleanly on SIGINT; and one killed outright, which must leave neither its port nor a workerd behind.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { nextDueTime, nextFiring } from "../../scripts/dev.mjs";
-import { freePort, isGroupAlive } from "../../scripts/dev-server.mjs";
+import { freePort, isPortFree } from "../../scripts/lib/ports.mjs";
+import { groupMembers, isAlive, isGroupAlive, stopGroup } from "../../scripts/lib/process-group.mjs";
+import { waitFor, withTimeout } from "../../scripts/lib/wait.mjs";
 import { type MetricFrame, parseFrame } from "../../src/client/protocol";
 import { makeStateDir, removeStateDir } from "./server";
 import { openSocket } from "./socket";
@@ -47,53 +52,68 @@ describe("nextFiring", () => {
   });
 });
 
-describe("scripts/dev.mjs", () => {
-  let driver: ChildProcess | undefined;
-  let stateDir: string | undefined;
-  let wranglerPid: number | undefined;
-  let output = "";
+/** What scripts/dev.mjs prints once wrangler dev serves: the group's id and the server's URL. */
+const READY = /\[dev\] wrangler dev \(pid (\d+), its own process group\) ready on (\S+)/;
 
+/** Every driver run of this file, so that afterAll can kill whatever a failed test left behind. */
+const runs: { driver: ChildProcess; wranglerGroup?: number; stateDir: string; output: string }[] = [];
+
+/**
+ * Starts `command args` (dev.mjs, or npm start) in a process group of its own, as a terminal
+ * starts a job, on fresh state; resolves once dev.mjs reports wrangler dev ready.
+ */
+async function startDriver(command: string, args: string[]) {
+  const stateDir = await makeStateDir();
+  const driver = spawn(command, [...args, "--persist-to", stateDir], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const run: (typeof runs)[number] = { driver, stateDir, output: "" };
+  runs.push(run);
+  driver.stdout?.setEncoding("utf8").on("data", (text: string) => (run.output += text));
+  driver.stderr?.setEncoding("utf8").on("data", (text: string) => (run.output += text));
+  const exited = new Promise<number | null>((resolve) => driver.once("exit", (code) => resolve(code)));
+  await waitFor(
+    () => `${command} to report wrangler dev ready:\n${run.output}`,
+    () => {
+      if (driver.exitCode !== null) throw new Error(`${command} exited (${driver.exitCode}) before it was ready:\n${run.output}`);
+      return READY.test(run.output);
+    },
+    60_000,
+    100,
+  );
+  const [, pid, url] = run.output.match(READY) as RegExpMatchArray;
+  run.wranglerGroup = Number(pid);
+  return { driver, exited, url: url as string, wranglerGroup: run.wranglerGroup, output: () => run.output };
+}
+
+const isWorkerd = ({ argv }: { argv: string[] }) => /(^|\/)workerd$/.test(argv[0] ?? "");
+
+describe("scripts/dev.mjs", () => {
   afterEach((context) => {
-    if (context.task.result?.state === "fail") console.error(`dev.mjs output (tail):\n${output.slice(-10_000)}`);
+    if (context.task.result?.state === "fail")
+      for (const run of runs) console.error(`driver output (tail):\n${run.output.slice(-10_000)}`);
   });
 
   afterAll(async () => {
-    // Only if the test failed before its own clean stop.
-    for (const pgid of [driver?.pid, wranglerPid]) {
-      if (pgid === undefined) continue;
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
+    // Only if a test failed before its own clean stop.
+    for (const { driver, wranglerGroup, stateDir } of runs) {
+      if (driver.pid !== undefined) await stopGroup(driver.pid);
+      if (wranglerGroup !== undefined) await stopGroup(wranglerGroup);
+      await removeStateDir(stateDir);
     }
-    await removeStateDir(stateDir);
   });
 
-  it("fires the crons every second until SIGINT, then leaves no process behind", async () => {
+  it("fires the crons every second until SIGINT, then leaves no process behind", { timeout: 90_000 }, async () => {
     const port = await freePort();
-    stateDir = await makeStateDir();
     const script = fileURLToPath(new URL("../../scripts/dev.mjs", import.meta.url));
-    const child = spawn(process.execPath, [script, "--port", String(port), "--every", "1", "--persist-to", stateDir], {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    driver = child;
-    child.stdout?.setEncoding("utf8").on("data", (text: string) => (output += text));
-    child.stderr?.setEncoding("utf8").on("data", (text: string) => (output += text));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-
-    const ready = /\[dev\] wrangler dev \(pid (\d+), its own process group\) ready on (\S+)/;
-    const deadline = Date.now() + 60_000;
-    while (!ready.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`dev.mjs did not get ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const [, pid, url] = output.match(ready) as RegExpMatchArray;
-    wranglerPid = Number(pid);
+    const { driver, exited, url, wranglerGroup, output } = await startDriver(process.execPath, [
+      script,
+      "--port",
+      String(port),
+      "--every",
+      "1",
+    ]);
     expect(url).toBe(`http://127.0.0.1:${port}`);
 
-    const client = await openSocket(url as string, "/topics/system");
+    const client = await openSocket(url, "/topics/system");
     expect(await client.nextFrame()).toMatchObject({ type: "hello", topic: "system" });
     const metrics: MetricFrame[] = [];
     while (metrics.length < 2) {
@@ -109,23 +129,30 @@ describe("scripts/dev.mjs", () => {
       expect(frame.runId).toBe(`system@${frame.scheduledTime}`);
     }
     expect(second.scheduledTime).toBeGreaterThan(first.scheduledTime as number);
-    expect(output).toMatch(/\[cron\] \* \* \* \* \* @ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z → 200 ok/);
-    expect(output).toMatch(/\[cron\] \*\/5 \* \* \* \* @ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z → 200 ok/);
+    expect(output()).toMatch(/\[cron\] \* \* \* \* \* @ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z → 200 ok/);
+    expect(output()).toMatch(/\[cron\] \*\/5 \* \* \* \* @ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z → 200 ok/);
 
-    process.kill(child.pid as number, "SIGINT");
-    expect(await withTimeout(exited, 10_000)).toBe(0);
-    expect(isGroupAlive(child.pid as number)).toBe(false);
-    expect(isGroupAlive(wranglerPid)).toBe(false);
+    process.kill(driver.pid as number, "SIGINT");
+    expect(await withTimeout(exited, 10_000, "dev.mjs after SIGINT")).toBe(0);
+    expect(isGroupAlive(driver.pid as number)).toBe(false);
+    expect(isGroupAlive(wranglerGroup)).toBe(false);
     expect(await client.closed()).toMatchObject({ code: 1006 });
     await expect(fetch(`${url}/health`)).rejects.toThrow();
-    expect(output).toContain("[dev] stopped");
+    expect(output()).toContain("[dev] stopped");
+  });
+
+  it("frees its port and leaves no workerd when `npm start` is SIGKILLed", { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const { driver, exited, wranglerGroup } = await startDriver("npm", ["start", "--", "--port", String(port)]);
+    const workerds = groupMembers(wranglerGroup).filter(isWorkerd);
+    expect(workerds).toHaveLength(2);
+    expect(await isPortFree(port)).toBe(false);
+
+    // npm, its shell and node scripts/dev.mjs, all at once: none of them gets to clean up.
+    process.kill(-(driver.pid as number), "SIGKILL");
+    await withTimeout(exited, 5_000, "npm start after SIGKILL");
+    await waitFor(`port ${port} to be free again`, () => isPortFree(port), 5_000, 50);
+    await waitFor(`wrangler dev's process group ${wranglerGroup} to end`, () => !isGroupAlive(wranglerGroup), 5_000, 25);
+    expect(workerds.filter(({ pid }) => isAlive(pid))).toEqual([]);
   });
 });
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -2,8 +2,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fireCron } from "../../scripts/dev-server.mjs";
-import { getJson, useServer } from "./server";
+import { fireCron } from "../../scripts/lib/wrangler-dev.mjs";
+import { getJson, setUpServer } from "./server";
 
 let feed: Server;
 /** What the feed answers: a status and a body the test switches between. */
@@ -23,7 +23,7 @@ afterAll(async () => {
   await new Promise((resolve) => feed?.close(resolve));
 });
 
-const dev = useServer(() => ({ FEED_URL: feedUrl }));
+const dev = setUpServer(() => ({ FEED_URL: feedUrl }));
 const subscribe = (path: string) => dev.subscribe(path);
 
 const MINUTE = Math.floor(Date.now() / 60_000) * 60_000;

@@ -2,9 +2,9 @@
 import { request } from "node:http";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { E2E_SECRETS, getJson, useServer } from "./server";
+import { E2E_SECRETS, getJson, setUpServer } from "./server";
 
-const dev = useServer();
+const dev = setUpServer();
 const subscribe = (path: string) => dev.subscribe(path);
 
 /** Sends a real WebSocket upgrade request and returns the HTTP answer when it is not 101. */

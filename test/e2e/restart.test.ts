@@ -1,6 +1,7 @@
 /** A topic's state outlives its server: kill the whole `wrangler dev` group, start a new one on the same storage. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, fireCron, isGroupAlive } from "../../scripts/dev-server.mjs";
+import { isGroupAlive } from "../../scripts/lib/process-group.mjs";
+import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
 import { type HelloFrame, type MetricFrame, parseFrame } from "../../src/client/protocol";
 import { getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
 import { openSocket } from "./socket";

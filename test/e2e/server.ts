@@ -1,21 +1,21 @@
 /** Per-file `wrangler dev` for end-to-end tests: a free port, a fresh state directory, the uptime job probing itself. */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { type DevServer, freePort, startDevServer } from "../../scripts/dev-server.mjs";
+import { freePort } from "../../scripts/lib/ports.mjs";
+import { makeStateDir as makeTempDir, removeDir } from "../../scripts/lib/state-dir.mjs";
+import { type DevServer, startDevServer } from "../../scripts/lib/wrangler-dev.mjs";
 import { type E2eSocket, openSocket } from "./socket";
 
 /** The secrets every end-to-end server gets (never the developer's .dev.vars). */
 export const E2E_SECRETS = { PUBLISH_TOKEN: "e2e-publish-token", SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!" };
 
 /** A new empty directory for `--persist-to`. */
-export function makeStateDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "edgebeat-e2e-"));
+export async function makeStateDir(): Promise<string> {
+  return makeTempDir("edgebeat-e2e-");
 }
 
-export function removeStateDir(dir: string | undefined): Promise<void> {
-  return dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true });
+/** Removes a state directory and all in it (nothing when it is undefined). */
+export async function removeStateDir(dir: string | undefined): Promise<void> {
+  removeDir(dir);
 }
 
 /** The tail of wrangler's output from the servers this test file started. */
@@ -56,7 +56,7 @@ export async function getJson(server: DevServer, path: string): Promise<{ status
  * stopped after them, with its sockets closed and its state removed. `vars` may be computed in
  * a beforeAll of the file's own that runs first (say, a feed's port).
  */
-export function useServer(vars: () => Record<string, string> = () => ({})) {
+export function setUpServer(vars: () => Record<string, string> = () => ({})) {
   let server: DevServer | undefined;
   let stateDir: string | undefined;
   const sockets: E2eSocket[] = [];

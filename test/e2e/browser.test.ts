@@ -1,78 +1,55 @@
 /**
- * The dashboard in a real Chromium against a real `wrangler dev`: every public topic live, values
- * appearing as crons fire, and a server restart on the same port and storage that the page rides
- * out by itself, resuming without a gap. No console errors, page errors or outside requests.
+ * The dashboard in a real Chromium against a real `wrangler dev`: every public topic live (as
+ * `GET /topics` lists them), values appearing as crons fire, an honest header and countdowns, a
+ * server restart on the same port and storage that the page rides out by itself, resuming without
+ * a gap in seqs and with one in its charts, and a layout that fits a phone. No console errors,
+ * page errors or outside requests. `UPDATE_SCREENSHOTS=1` also writes the screenshots to docs/.
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
-import { E2E_SECRETS, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
+import { brokenWords, cronFirings, healthOfCards, overflowsOf, recordProblems, screenshotTo, startFeed } from "./browser-helpers";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium";
+import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
 
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const PUBLIC_TOPICS = ["system", "uptime", "pulse", "events", "feed", "announcements"];
-const SCREENSHOT = "test-results/dashboard.png";
+const SCREENSHOTS = ["test-results", ...(process.env.UPDATE_SCREENSHOTS === "1" ? ["docs"] : [])];
+const PHONE = { width: 390, height: 844 };
 /** Reconnects back off with jitter (up to 16 s by the sixth try), and wrangler dev takes seconds to start. */
 const RECONNECT_TIMEOUT_MS = 45_000;
+/** Two periods of the 10-second `pulse` job: long enough down that a run of it is certainly missed. */
+const OUTAGE_MS = 20_000;
 
 /** What the page records for tests (src/client/dashboard/main.ts). */
 declare const window: { __edgebeat: { metrics: Record<string, number[]>; states: Record<string, string> } };
 
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium && !process.env.CI) {
-  console.warn(`Skipping the browser tests: ${CHROMIUM} is missing. Install it with: apt-get install -y chromium`);
+  console.warn(`Skipping the browser tests: ${CHROMIUM_PATH} is missing. Install it with: apt-get install -y chromium`);
 }
 
 let stateDir: string;
+let feed: Awaited<ReturnType<typeof startFeed>>;
 let server: DevServer | undefined;
 let browser: Browser | undefined;
 let page: Page;
-/** Console errors, page errors, failed or outside requests; during the outage, only those it explains are left out. */
-const problems: string[] = [];
-let outage = false;
-const socketUrls: string[] = [];
+let seen: ReturnType<typeof recordProblems>;
+/** What the page is given by `GET /topics`: the public topics, in order, and how many of them a job feeds. */
+let publicTopics: string[] = [];
+let jobTopics = 0;
 
 printServerOutputOnFailure();
 
-/** Console and network noise that a stopped or restarting server explains: refused or reset connections, nothing else. */
-const OUTAGE_NOISE = [
-  // A reconnect attempt (a resume, or a join for a topic that had no metric yet), refused while the
-  // server is down, or reset by wrangler's proxy, which accepts before the restarted runtime serves ...
-  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/topics\/[a-z.]+(\?since=\d+&epoch=[\w-]+)?' failed: (Error in connection establishment: net::ERR_CONNECTION_REFUSED|Error during WebSocket handshake: net::ERR_CONNECTION_RESET)$/,
-  // ... the client's check whether the refusal is final, and a "Recent runs" refresh.
-  /^Failed to load resource: net::ERR_CONNECTION_REFUSED( \(http:\/\/127\.0\.0\.1:\d+\/(topics\/[a-z.]+|jobs)\))?$/,
-];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function report(problem: string): void {
-  if (outage && OUTAGE_NOISE.some((pattern) => pattern.test(problem))) return;
-  problems.push(problem);
+function start(options: { port?: number } = {}): Promise<DevServer> {
+  return startServer(stateDir, { FEED_URL: feed.url }, options);
 }
 
 async function openDashboard(url: string): Promise<Page> {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const opened = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  opened.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") report(message.text());
-  });
-  opened.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  opened.on("request", (request) => {
-    if (!request.url().startsWith(`${url}/`)) problems.push(`outside request: ${request.url()}`);
-  });
-  opened.on("requestfailed", (request) => report(`Failed to load resource: ${request.failure()?.errorText} (${request.url()})`));
-  opened.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
-  });
-  opened.on("websocket", (socket) => socketUrls.push(socket.url()));
+  seen = recordProblems(opened, url);
   await opened.goto(`${url}/`);
   return opened;
 }
@@ -87,26 +64,14 @@ async function expectSeqs(topic: string, seqs: number[]): Promise<void> {
 }
 
 async function waitUntilAllLive(timeout = 15_000): Promise<void> {
-  await page.waitForFunction((topics) => topics.every((topic) => window.__edgebeat.states[topic] === "live"), PUBLIC_TOPICS, {
+  await page.waitForFunction((topics) => topics.every((topic) => window.__edgebeat.states[topic] === "live"), publicTopics, {
     timeout,
   });
 }
 
-/** The last scheduledTime fired: each firing gets a later one (a repeated one would publish nothing). */
-let lastSlot = 0;
-
-/**
- * Fires `cron` as `npm start -- --every` does: at a whole second of its own, now or just after
- * `after`. So the events job counts the minute before now, and every nextExpectedAt is the real
- * next firing, which keeps the topics from turning stale mid-test.
- */
-async function fire(cron: string, { after = 0 } = {}): Promise<void> {
-  const slot = Math.max(lastSlot + 1_000, Math.floor(after / 1_000) * 1_000 + 1_000, Math.floor(Date.now() / 1_000) * 1_000);
-  // Never ahead of the clock, as the platform fires (a run's lag stays positive).
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, slot - Date.now())));
-  lastSlot = slot;
-  expect(await fireCron(server?.url ?? "", cron, slot)).toEqual({ status: 200, body: "ok" });
-}
+const firings = cronFirings(fireCron, () => server?.url ?? "");
+const fire = firings.fire;
+const systemSeqs = () => Array.from({ length: firings.minutes }, (_, index) => index + 1);
 
 async function post(path: string, body: unknown): Promise<void> {
   const response = await fetch(`${server?.url}${path}`, {
@@ -121,35 +86,49 @@ function card(topic: string) {
   return page.locator(`article.card[data-topic="${topic}"]`);
 }
 
+const connected = (live: number) => `Live: ${live} of ${publicTopics.length} topics connected`;
+
+const screenshot = (name: string) => screenshotTo(page, SCREENSHOTS, name);
+
 beforeAll(async () => {
   stateDir = await makeStateDir();
+  feed = await startFeed();
 });
 
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  await feed?.close();
   await removeStateDir(stateDir);
 });
 
 describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromium", () => {
   it("finds Chromium", () => {
-    if (!hasChromium) throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium; see .ci/run).`);
+    if (!hasChromium)
+      throw new Error(`${CHROMIUM_PATH} is missing: CI must install it (apt-get install -y chromium; see .ci/run).`);
   });
 
   it("shows a live card per public topic and each value as its cron fires", { timeout: 60_000 }, async () => {
-    server = await startServer(stateDir);
+    server = await start();
+    const declared = (await getJson(server, "/topics")).body as {
+      topics: { topic: string; job: string | null; private: boolean }[];
+    };
+    const shown = declared.topics.filter((info) => !info.private);
+    publicTopics = shown.map((info) => info.topic);
+    jobTopics = shown.filter((info) => info.job !== null).length;
     page = await openDashboard(server.url);
     await waitUntilAllLive();
-    expect(
-      await page.locator("article.card").evaluateAll((cards) => cards.map((element) => element.getAttribute("data-topic"))),
-    ).toEqual(PUBLIC_TOPICS);
+    expect(await page.locator("article.card").evaluateAll((cards) => cards.map((element) => element.dataset.topic))).toEqual(
+      publicTopics,
+    );
 
     for (const value of [3, 5, 4, 8, 6]) await post("/topics/announcements", { value });
     await fire("* * * * *");
     await fire("*/5 * * * *");
     await expectSeqs("system", [1]);
     await expect.poll(() => card("system").locator(".seq").textContent()).toBe("1");
-    await expect.poll(() => card("system").locator(".value").textContent()).toBe("6 topics, 6 subscribers");
+    const n = publicTopics.length;
+    await expect.poll(() => card("system").locator(".value").textContent()).toBe(`${n} topics, ${n} subscribers`);
 
     // Three events, then a firing whose window (the minute before it) holds them.
     for (const [type, value] of [
@@ -167,32 +146,83 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     // The system value's counts reach every card: one subscriber (this page) each.
     await expect.poll(() => card("feed").locator(".subscribers").textContent()).toBe("1");
     await expect(card("announcements").locator(".chart canvas").count()).resolves.toBeGreaterThan(0);
+    // An object value charts its numeric field, and the card says which.
+    await expect.poll(() => card("feed").locator(".value").textContent()).toMatch(/^\{"usd":62\d{3}\.\d+\}$/);
+    expect(await card("feed").locator(".chart-caption").textContent()).toBe("usd (field of the value)");
+    await expect(card("feed").locator(".chart canvas").count()).resolves.toBeGreaterThan(0);
+    expect(await page.locator("#connection").textContent()).toBe(connected(n));
   });
 
-  it("reconnects by itself after a restart on the same port and storage, and misses no seq", { timeout: 120_000 }, async () => {
+  it("counts a failing job in the header, apart from the connections, which stay live", { timeout: 60_000 }, async () => {
+    feed.down = true;
+    await fire("* * * * *", { failing: true });
+    await expect.poll(() => page.locator("#health").textContent(), { timeout: 20_000 }).toMatch(/^Jobs: 1 failing, /);
+    expect(await page.locator("#health").textContent()).toBe(await healthOfCards(page));
+    expect(await page.locator("#health").getAttribute("data-state")).toBe("failing");
+    expect(await card("feed").locator(".detail").textContent()).toMatch(/ answered 503$/);
+    expect(await page.locator("#connection").textContent()).toBe(connected(publicTopics.length));
+
+    feed.down = false;
+    await fire("* * * * *");
+    await expect.poll(() => card("feed").locator(".health .badge").getAttribute("data-state")).toBe("ok");
+    expect(await page.locator("#health").textContent()).toBe(await healthOfCards(page));
+    await expectSeqs("system", systemSeqs());
+  });
+
+  it("counts a healthy 10-second job down from its own runs, alike on its card and in Recent runs", {
+    timeout: 60_000,
+  }, async () => {
+    await fire("*/5 * * * *");
+    await page.waitForFunction(() => (window.__edgebeat.metrics.pulse?.length ?? 0) >= 2, undefined, { timeout: 30_000 });
+    await expect.poll(() => page.locator("#health").textContent()).toBe(`Jobs: ${jobTopics} ok`);
+    // Over a whole period, twice a second: never "due … ago", and the card and its row agree.
+    const next = page.locator('article.card[data-topic="pulse"] .next, .jobs tr[data-job="pulse"] td.next');
+    for (let sample = 0; sample < 24; sample++) {
+      const [onCard, inTable] = await next.allTextContents();
+      expect(onCard).toMatch(/^(in \d+ s|due now)$/);
+      expect(inTable).toBe(onCard);
+      expect(await page.locator(".overdue").count()).toBe(0);
+      await sleep(500);
+    }
+  });
+
+  it("reconnects by itself after a restart on the same port and storage, misses no seq, and breaks lines at missed runs", {
+    timeout: 150_000,
+  }, async () => {
     const { port } = server ?? { port: 0 };
-    outage = true;
+    const lastSeq = firings.minutes;
+    seen.outage = true;
     await server?.stop();
     await page.waitForFunction(() => window.__edgebeat.states.system === "reconnecting");
     expect(await card("system").locator(".connection").textContent()).toBe("reconnecting");
     expect(await page.locator("#connection").getAttribute("data-state")).toBe("reconnecting");
+    expect(await page.locator("#connection").textContent()).toMatch(/^Reconnecting: \d of \d topics connected$/);
     expect(await page.locator("#connection-news").textContent()).toBe("Connection lost; reconnecting.");
+    await sleep(OUTAGE_MS);
 
-    server = await startServer(stateDir, {}, { port });
+    server = await start({ port });
     // Fired while the page may still be away: it comes back as a replay on resume, or live.
     await fire("* * * * *");
     await waitUntilAllLive(RECONNECT_TIMEOUT_MS);
-    outage = false;
+    seen.outage = false;
     await fire("* * * * *");
-    await expectSeqs("system", [1, 2, 3, 4]);
+    await fire("*/5 * * * *");
+    await expectSeqs("system", systemSeqs());
     // It resumed after the last seq it had (since + epoch) rather than joining afresh.
-    expect(socketUrls).toContainEqual(expect.stringMatching(/\/topics\/system\?since=2&epoch=[\w-]+$/));
-    expect(await page.locator("#connection").textContent()).toBe("Live: 6 topics");
+    expect(seen.socketUrls).toContainEqual(expect.stringMatching(new RegExp(`/topics/system\\?since=${lastSeq}&epoch=[\\w-]+$`)));
+    expect(await page.locator("#connection").textContent()).toBe(connected(publicTopics.length));
     expect(await page.locator("#connection-news").textContent()).toBe("Live: every topic is connected.");
-    await expect.poll(() => card("system").locator(".seq").textContent()).toBe("4");
+    await expect.poll(() => card("system").locator(".seq").textContent()).toBe(String(firings.minutes));
+    // The pulse runs missed while the server was down leave a gap in its line instead of a bridge.
+    await expect
+      .poll(() => card("pulse").locator(".chart").getAttribute("aria-label"), { timeout: 30_000 })
+      .toMatch(/, broken at \d+ gaps? where runs are missing$/);
+    // A window without events says so, instead of a made-up row.
+    await expect.poll(() => card("events").locator(".value").textContent()).toBe("0 events, 0 types");
+    expect(await card("events").locator(".value-view").textContent()).toMatch(/^Events \S+–\S+: no events were posted\.$/);
   });
 
-  it("back-fills a reloaded page's charts from the kept history", async () => {
+  it("back-fills a reloaded page's charts from the kept history, gaps included", async () => {
     await page.reload();
     await waitUntilAllLive();
     // A join delivers only the latest metric; the chart reads the earlier ones from /history.
@@ -200,12 +230,24 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     await expect
       .poll(() => card("announcements").locator(".chart").getAttribute("aria-label"))
       .toBe("Line chart of value: the last 5 values");
+    await expect.poll(() => card("pulse").locator(".chart").getAttribute("aria-label")).toMatch(/, broken at \d+ gaps?/);
   });
 
-  it("leaves no console error, page error or outside request, and screenshots well", async () => {
+  it("screenshots well at 1280 px: no word split, no raw ISO time", async () => {
     await page.locator(".jobs td.last-run .badge").first().waitFor();
-    await mkdir("test-results", { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(problems).toEqual([]);
+    expect(await brokenWords(page)).toEqual([]);
+    expect(await page.locator("body").textContent()).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    await screenshot("dashboard.png");
+  });
+
+  it("fits a 390 px phone: nothing off the right edge, every run's cell on screen, no word split", async () => {
+    await page.setViewportSize(PHONE);
+    await expect.poll(() => overflowsOf(page, PHONE.width)).toEqual([]);
+    expect(await brokenWords(page)).toEqual([]);
+    await screenshot("dashboard-phone.png");
+  });
+
+  it("leaves no console error, page error or outside request", () => {
+    expect(seen.problems).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ export function jobRunner(ctx: DurableObjectState): SlotRunner {
   const runner = exports?.JobRunner;
   if (runner === undefined || runner === null) {
     throw new Error(
-      "No JobRunner in ctx.exports: export it from the Worker's main module (export const { Topic, TopicShard, JobRunner } = edgebeat) and use compatibility_date 2025-11-17 or later (ctx.exports is on by default from then), or the enable_ctx_exports flag.",
+      "No JobRunner in ctx.exports: export it from the Worker's main module as JobRunner (export const { JobRunner } = edgebeat) and use compatibility_date 2025-11-17 or later (ctx.exports is on by default from then), or the enable_ctx_exports flag.",
     );
   }
   return runner as SlotRunner;

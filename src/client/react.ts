@@ -45,6 +45,7 @@ export function useTopic<V extends Json = Json>(url: string, options: UseTopicOp
   optionsRef.current = options;
   const enabled = options.enabled ?? true;
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: other options are read when the subscription starts (documented); only url, token and enabled resubscribe.
   useEffect(() => {
     if (!enabled) return;
     const { enabled: _enabled, ...subscribeOptions } = optionsRef.current;

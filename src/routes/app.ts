@@ -1,8 +1,8 @@
 /** The Hono app: one sub-app per resource, one error envelope. */
 import { Hono } from "hono";
 import type { JobInfo } from "../cron/job";
-import type { AppEnv } from "./env";
 import { readCors } from "./cors";
+import type { AppEnv } from "./env";
 import { notFound, onError } from "./errors";
 import { jobs as jobRoutes } from "./jobs";
 import { metrics } from "./metrics";

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { updateReadme } from "./readme.mjs";
+import { updateDocs } from "./docs.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const RESULTS_DIR = path.join(ROOT, "bench", "results");
@@ -131,40 +131,41 @@ export function machineFacts() {
 }
 
 /**
- * Rewrites `bench/results/<name>.md` from `bench/results/<name>.json` with `render` (after a
- * change to the presentation, without running the bench again).
+ * Rewrites `bench/results/<name>.md` and the bench's tables in docs/performance.md from
+ * `bench/results/<name>.json` (after a change to the presentation, without running the bench again).
  * @param {string} name
- * @param {(result: any) => string} render
- * @param {(result: any) => string} summarize the headline figures for README.md
+ * @param {(result: any) => string} render the whole .md
+ * @param {(result: any) => Record<string, string>} blocks docs/performance.md's tables, by block name
  */
-export function rerender(name, render, summarize) {
+export function rerender(name, render, blocks) {
   const result = JSON.parse(readFileSync(path.join(RESULTS_DIR, `${name}.json`), "utf8"));
   const markdown = render(result);
   writeFileSync(path.join(RESULTS_DIR, `${name}.md`), markdown.endsWith("\n") ? markdown : `${markdown}\n`);
-  updateReadme(name, summarize(result));
+  updateDocs(blocks(result));
   return result;
 }
 
 /**
- * Writes `bench/results/<name>.json` and `bench/results/<name>.md`, and the headline figures into README.md.
+ * Writes `bench/results/<name>.json` and `bench/results/<name>.md`, and the bench's tables into
+ * docs/performance.md.
  * @param {string} name
  * @param {unknown} json
  * @param {string} markdown
- * @param {string} summary
+ * @param {Record<string, string>} blocks docs/performance.md's tables, by block name
  */
-export function writeResults(name, json, markdown, summary) {
+export function writeResults(name, json, markdown, blocks) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const jsonPath = path.join(RESULTS_DIR, `${name}.json`);
   const mdPath = path.join(RESULTS_DIR, `${name}.md`);
   writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(mdPath, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
-  updateReadme(name, summary);
+  updateDocs(blocks);
   return { jsonPath, mdPath };
 }
 
 /**
  * Parses a bench's command line with the options every bench shares: `--help` prints `usage`,
- * `--render-only` calls `renderOnly` (rewrite the .md and README rows from the .json); both exit.
+ * `--render-only` calls `renderOnly` (rewrite the .md and the docs tables from the .json); both exit.
  * @template {import("node:util").ParseArgsConfig["options"]} O
  * @param {string} usage
  * @param {O} options the bench's own options

@@ -1,5 +1,6 @@
 /** The frames a new subscriber gets, computed from storage in one synchronous step (no publish can interleave). */
 import { encodeFrame, type TopicState } from "../client/protocol";
+import { framesBetween, latestFrame, oldestSeq } from "./store";
 
 export interface JoinRequest {
   topic: string;
@@ -13,13 +14,11 @@ export interface JoinRequest {
 /** hello, the latest metric (or on resume every kept metric after `since`, or a reset), then a non-ok status. */
 export function joinFrames(sql: SqlStorage, { topic, state, since, epoch }: JoinRequest): string[] {
   const hello = { type: "hello", topic, seq: state.seq, epoch: state.epoch, serverTime: Date.now() } as const;
-  const latest = sql
-    .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT 1", state.seq)
-    .toArray()
-    .map((row) => row.frame);
+  const frame = latestFrame(sql, state.seq);
+  const latest = frame === null ? [] : [frame];
   const status = state.status === "ok" ? [] : [encodeFrame({ type: "status", topic, state: state.status, detail: state.detail })];
   if (since === null) return [encodeFrame(hello), ...latest, ...status];
-  const oldest = sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM messages").one().seq;
+  const oldest = oldestSeq(sql);
   const recovered =
     epoch === state.epoch && since <= state.seq && (since === state.seq || (oldest !== null && since >= oldest - 1));
   if (!recovered) {
@@ -30,8 +29,5 @@ export function joinFrames(sql: SqlStorage, { topic, state, since, epoch }: Join
       ...status,
     ];
   }
-  const missed = sql
-    .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq", since, state.seq)
-    .toArray();
-  return [encodeFrame({ ...hello, recovered: true }), ...missed.map((row) => row.frame), ...status];
+  return [encodeFrame({ ...hello, recovered: true }), ...framesBetween(sql, since, state.seq), ...status];
 }

@@ -1,6 +1,6 @@
 /** A topic's run ledger and counters in its SQLite: bounded rows per job, monotonic counters for /metrics. */
 import type { RunRecord, RunStatus } from "../client/protocol";
-import type { Counter, RunFacts } from "./rpc";
+import type { Counter, PublishInput, RunFacts } from "./rpc";
 
 /** Rows kept per job; older runs are deleted as new ones arrive. */
 export const LEDGER_LIMIT = 200;
@@ -107,6 +107,18 @@ export function recordJobRun(
   const run = input.run as RunFacts;
   const scheduledTime = input.scheduledTime ?? run.startedAt;
   recordRun(sql, { runId, job: input.job, status, scheduledTime, ...run, lagMs: run.startedAt - scheduledTime, seq, error });
+}
+
+/** Records the run behind a job's publish; a publish without `run` (HTTP) is no run and records nothing. */
+export function recordPublishedRun(
+  sql: SqlStorage,
+  input: PublishInput,
+  topic: string,
+  status: "ok" | "duplicate",
+  seq: number,
+): void {
+  if (input.run === undefined || input.runId === undefined) return;
+  recordJobRun(sql, { ...input, job: input.job ?? topic }, input.runId, status, seq, null);
 }
 
 /** Records the slots a late alarm passed over, as one `skipped` row named after the first of them. */

@@ -5,6 +5,7 @@
  * resume frames come from the owner, so any shard serves the same seqs and epoch.
  */
 import { DurableObject } from "cloudflare:workers";
+import { PING, PONG } from "../client/protocol";
 import { clientRatePolicy, maxSubscribers, shardNames } from "../config";
 import type { EdgebeatEnv } from "../env";
 import type { TopicShardRpc } from "./rpc";
@@ -18,6 +19,8 @@ export class TopicShard extends DurableObject<EdgebeatEnv> implements TopicShard
 
   constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
+    // Auto-response answers "ping" without waking the object, so idle sockets cost nothing.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#sql = ctx.storage.sql;
     this.#sql.exec(
       "CREATE TABLE IF NOT EXISTS shard_state (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL, seq INTEGER NOT NULL)",

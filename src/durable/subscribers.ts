@@ -1,9 +1,10 @@
 /**
  * The subscriber sockets of one object (a topic's owner, or one of its shards), through the
  * Hibernation API: accepting, the per-socket limits, and sending one serialized frame to all.
- * Everything a socket needs after hibernation lives in its attachment.
+ * Everything a socket needs after hibernation lives in its attachment. Its owner sets the `ping`
+ * auto-response in its constructor.
  */
-import { CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, encodeFrame, PING, PONG, type ServerFrame } from "../client/protocol";
+import { CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, encodeFrame, PING, type ServerFrame } from "../client/protocol";
 import { type Bucket, fullBucket, type RatePolicy, takeToken } from "./rate-limit";
 
 /** What each socket carries through hibernation (kept far below the 2 KiB of older runtimes). */
@@ -21,10 +22,7 @@ export class Subscribers {
     private readonly topic: () => string,
     private readonly policy: RatePolicy,
     private readonly max: number,
-  ) {
-    // Auto-response answers "ping" without waking the object, so idle sockets cost nothing.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-  }
+  ) {}
 
   /** Open sockets (a socket the server closed may linger in getWebSockets() until the client acknowledges). */
   count(): number {

@@ -3,42 +3,55 @@
  * freshness (SQLite), its one alarm, and every subscriber socket (hibernatable WebSockets).
  */
 import { DurableObject } from "cloudflare:workers";
-import { encodeFrame, type MetricFrame, type RunRecord, type TopicSnapshot, type TopicState } from "../client/protocol";
+import {
+  encodeFrame,
+  type MetricFrame,
+  PING,
+  PONG,
+  type RunRecord,
+  type TopicSnapshot,
+  type TopicState,
+} from "../client/protocol";
 import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
 import type { EdgebeatEnv } from "../env";
 import { packBatches } from "./batch";
+import { nextFlushAfter } from "./batch-decision";
+import { nextTickAt, rearmCadence, takeTick } from "./cadence";
+import { ShardFanout } from "./fanout";
+import { changeStatus, failingDetail, ON_TIME, pushDeadline, staleDetail } from "./freshness";
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
-import { addCounter, lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkipped } from "./ledger";
-import type { FailedRun, JobHealth, PublishInput, PublishResult, ShardJoin, TopicMetrics, TopicRpc } from "./rpc";
-import { clearSchedule, dueSchedules, earliestSchedule, getSchedule, setSchedule, type TickData } from "./schedules";
+import { lastSuccessAt, listRuns, readCounters, recordJobRun } from "./ledger";
+import { storePublish } from "./publish";
+import type {
+  CadenceReport,
+  FailedRun,
+  JobHealth,
+  PublishInput,
+  PublishResult,
+  ShardJoin,
+  TickData,
+  TopicMetrics,
+  TopicRpc,
+} from "./rpc";
 import { migrate } from "./schema";
+import * as store from "./store";
 import { Subscribers } from "./subscribers";
-
-interface StateRow extends Record<string, SqlStorageValue> {
-  epoch: string;
-  seq: number;
-  /** The last seq broadcast; behind `seq` while a batch is pending. */
-  sent: number;
-  updated_at: number | null;
-  status: TopicState;
-  detail: string;
-}
-
-/** Dedupe keys of the last this-many publishes are kept; older runIds and ids may publish again. */
-export const DEDUPE_LIMIT = 10_000;
+import { armAlarm, clearWakeup, dueWakeups } from "./wakeups";
 
 export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
-  #shards: string[] | undefined;
+  #fanout: ShardFanout | undefined;
   #batchIntervalMs: number | null | undefined;
   /** Metrics wait for a batch until then (in memory only: after a restart the next publish sends at once). */
   #nextFlushAt = 0;
 
   constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
+    // Auto-response answers "ping" without waking the object, so idle sockets cost nothing.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#sql = ctx.storage.sql;
     this.#historyLimit = historyLimit(env);
     this.#sockets = new Subscribers(ctx, () => this.#topic(), clientRatePolicy(env), maxSubscribers(env));
@@ -46,107 +59,53 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   }
 
   /**
-   * Stores a metric as seq + 1 and sends it to every subscriber; a `runId` or `id` seen before
-   * returns the seq it got then and sends nothing. A job's publish also records its run and
-   * pushes the freshness deadline out to `nextExpectedAt + graceMs`. A topic listed in BATCH that
-   * broadcast less than an interval ago stores it and leaves it to the next flush (`batch` frame).
+   * Stores a metric as seq + 1 and sends it to every subscriber (now, or with the next batch of a
+   * BATCH topic); a `runId` or `id` seen before returns its earlier seq and sends nothing.
    */
   async publish(input: PublishInput): Promise<PublishResult> {
     const topic = this.#topic();
-    const key = input.runId !== undefined ? `run:${input.runId}` : input.id !== undefined ? `id:${input.id}` : null;
-    const record = (status: "ok" | "duplicate", seq: number) => {
-      if (input.run && input.runId !== undefined)
-        recordJobRun(this.#sql, { ...input, job: input.job ?? topic }, input.runId, status, seq, null);
-    };
-    const outcome = this.ctx.storage.transactionSync(() => {
-      const seen =
-        key === null ? undefined : this.#sql.exec<{ seq: number }>("SELECT seq FROM dedupe WHERE key = ?", key).toArray()[0];
-      if (seen) {
-        addCounter(this.#sql, "duplicates");
-        record("duplicate", seen.seq);
-        return { seq: seen.seq, text: null, deferred: false, flush: false, newBatch: false };
-      }
-      const state = this.#state();
-      const seq = state.seq + 1;
-      const ts = Date.now();
-      // A batching topic within its interval leaves it to the flush; past it, a publish sends at
-      // once, with whatever earlier publishes still wait (the alarm is the backstop, not the rule).
-      const defer = this.#batching() && ts < this.#nextFlushAt;
-      const flush = !defer && state.sent < state.seq;
-      const newBatch = defer && getSchedule(this.#sql, "flush") === null;
-      const frame = {
-        type: "metric",
-        topic,
-        seq,
-        value: input.value,
-        ts,
-        runId: input.runId ?? `post:${input.id ?? seq}`,
-        ...(input.job !== undefined && { job: input.job }),
-        ...(input.scheduledTime !== undefined && { scheduledTime: input.scheduledTime }),
-        ...(input.nextExpectedAt !== undefined && { nextExpectedAt: input.nextExpectedAt }),
-      } satisfies MetricFrame;
-      const text = encodeFrame(frame);
-      this.#sql.exec("INSERT INTO messages (seq, frame) VALUES (?, ?)", seq, text);
-      this.#sql.exec("DELETE FROM messages WHERE seq <= ?", seq - this.#historyLimit);
-      const sent = defer || flush ? state.sent : seq;
-      this.#sql.exec("UPDATE topic_state SET seq = ?, sent = ?, updated_at = ? WHERE id = 1", seq, sent, ts);
-      if (newBatch) setSchedule(this.#sql, { kind: "flush", at: this.#nextFlushAt, data: {} });
-      if (sent === seq) this.#sentAt(ts);
-      addCounter(this.#sql, "published");
-      if (key !== null) {
-        this.#sql.exec("INSERT INTO dedupe (key, seq) VALUES (?, ?)", key, seq);
-        this.#sql.exec("DELETE FROM dedupe WHERE rowid <= (SELECT MAX(rowid) FROM dedupe) - ?", DEDUPE_LIMIT);
-      }
-      record("ok", seq);
-      this.#expectNextRun(input);
-      return { seq, text, deferred: defer, flush, newBatch };
-    });
+    const now = Date.now();
+    const batch = { intervalMs: this.#batchInterval(), nextFlushAt: this.#nextFlushAt };
+    const request = { topic, input, batch, historyLimit: this.#historyLimit, now };
+    const stored = this.ctx.storage.transactionSync(() => storePublish(this.#sql, request));
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
-    if (outcome.flush) this.#flush(Date.now());
-    else if (outcome.text !== null && !outcome.deferred) this.#broadcast(outcome.text, outcome.seq);
-    if (outcome.text !== null && input.run) this.#setStatus("ok", "Runs arrive on time.");
-    // Only a job's publish or a new batch moves a schedule; other publishes leave the alarm alone (hot path).
-    if (input.nextExpectedAt !== undefined || outcome.newBatch) await this.#armAlarm();
-    return { topic, seq: outcome.seq, duplicate: outcome.text === null };
+    if (!stored.duplicate) {
+      if (stored.action === "send") {
+        this.#nextFlushAt = nextFlushAfter(batch.intervalMs, now);
+        this.#broadcast(stored.text, stored.seq);
+      } else if (stored.action === "flush") {
+        this.#flush(Date.now());
+      }
+      if (input.run) this.#setStatus("ok", ON_TIME);
+    }
+    // Only a job's publish or a new batch moves a wake-up; other publishes leave the alarm alone (hot path).
+    if (input.nextExpectedAt !== undefined || (!stored.duplicate && stored.newBatch)) await armAlarm(this.ctx.storage);
+    return { topic, seq: stored.seq, duplicate: stored.duplicate };
   }
 
   /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
   async recordFailure(failure: FailedRun): Promise<void> {
-    const published = this.#sql
-      .exec<{ seq: number }>("SELECT seq FROM dedupe WHERE key = ?", `run:${failure.runId}`)
-      .toArray()[0];
+    const published = store.seenSeq(this.#sql, store.runKey(failure.runId)) !== null;
     this.ctx.storage.transactionSync(() => {
       recordJobRun(this.#sql, failure, failure.runId, "failed", null, failure.error);
-      this.#expectNextRun(failure);
+      pushDeadline(this.#sql, failure, Date.now());
     });
-    if (!published) {
-      const attempts = `${failure.run.attempts} attempt${failure.run.attempts === 1 ? "" : "s"}`;
-      this.#setStatus("failing", `Run ${failure.runId} failed after ${attempts}: ${failure.error}`);
-    }
-    await this.#armAlarm();
+    if (!published) this.#setStatus("failing", failingDetail(failure));
+    await armAlarm(this.ctx.storage);
   }
 
-  /**
-   * The sub-minute cadence's watchdog, called by the job's minute cron: arms the tick if it is
-   * missing, has another interval, or is overdue (the alarm chain broke); otherwise changes nothing.
-   */
-  async ensureCadence(tick: TickData): Promise<{ rearmed: boolean; nextSlot: number }> {
+  /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */
+  async ensureCadence(tick: TickData): Promise<CadenceReport> {
     const now = Date.now();
-    const current = getSchedule(this.#sql, "tick");
-    const alarm = await this.ctx.storage.getAlarm();
-    const healthy =
-      current !== null && alarm !== null && current.data.everyMs === tick.everyMs && current.at > now - 2 * tick.everyMs;
-    if (healthy) return { rearmed: false, nextSlot: current.at };
-    const nextSlot = Math.ceil(now / tick.everyMs) * tick.everyMs;
-    setSchedule(this.#sql, { kind: "tick", at: nextSlot, data: tick });
-    await this.#armAlarm();
-    return { rearmed: true, nextSlot };
+    const report = rearmCadence(this.#sql, tick, await this.ctx.storage.getAlarm(), now);
+    if (report.rearmed) await armAlarm(this.ctx.storage);
+    return report;
   }
 
   /** The topic as a client would see it now: latest seq and metric, subscribers, status. */
   async snapshot(): Promise<TopicSnapshot> {
-    const state = this.#state();
-    const latest = this.#latest();
+    const state = store.readState(this.#sql);
+    const latest = store.latestFrame(this.#sql);
     return {
       topic: this.#topic(),
       seq: state.seq,
@@ -159,29 +118,12 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   /** Live counts for the `system` job, without the latest value. */
   async counts(): Promise<{ subscribers: number; published: number }> {
-    return { subscribers: await this.#subscribers(), published: this.#state().seq };
+    return { subscribers: await this.#subscribers(), published: store.readState(this.#sql).seq };
   }
 
   /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
   async history(since: number, limit: number): Promise<MetricFrame[]> {
-    return this.#sql
-      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
-      .toArray()
-      .map((row) => JSON.parse(row.frame) as MetricFrame);
-  }
-
-  /** @internal For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
-  async joinForShard(since: number | null, epoch: string | null): Promise<ShardJoin> {
-    const state = this.#state();
-    return { frames: this.#join(since, epoch), seq: state.sent, epoch: state.epoch };
-  }
-
-  /** @internal For a shard catching up: kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
-  async framesForShard(since: number, to: number): Promise<string[]> {
-    return this.#sql
-      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq", since, to)
-      .toArray()
-      .map((row) => row.frame);
+    return store.framesAfter(this.#sql, since, limit).map((frame) => JSON.parse(frame) as MetricFrame);
   }
 
   /** The run ledger, newest first. */
@@ -191,19 +133,15 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   /** The feeding job's last run, last success, status and next tick. */
   async jobHealth(): Promise<JobHealth> {
-    const state = this.#state();
-    return {
-      lastRun: listRuns(this.#sql, 1)[0] ?? null,
-      lastSuccessAt: lastSuccessAt(this.#sql),
-      status: state.status,
-      detail: state.detail,
-      nextTickAt: getSchedule(this.#sql, "tick")?.at ?? null,
-    };
+    const state = store.readState(this.#sql);
+    const lastRun = listRuns(this.#sql, 1)[0] ?? null;
+    const { status, detail } = state;
+    return { lastRun, lastSuccessAt: lastSuccessAt(this.#sql), status, detail, nextTickAt: nextTickAt(this.#sql) };
   }
 
   /** Counters and gauges for /metrics. */
   async metrics(): Promise<TopicMetrics> {
-    const state = this.#state();
+    const state = store.readState(this.#sql);
     return {
       subscribers: await this.#subscribers(),
       seq: state.seq,
@@ -212,6 +150,17 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
       counters: readCounters(this.#sql),
       lastRun: listRuns(this.#sql, 1)[0] ?? null,
     };
+  }
+
+  /** @internal For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */
+  async joinForShard(since: number | null, epoch: string | null): Promise<ShardJoin> {
+    const state = store.readState(this.#sql);
+    return { frames: this.#join(since, epoch), seq: state.sent, epoch: state.epoch };
+  }
+
+  /** @internal For a shard catching up: kept metric frames with `since < seq <= to`, as stored (serialized), oldest first. */
+  async framesForShard(since: number, to: number): Promise<string[]> {
+    return store.framesBetween(this.#sql, since, to);
   }
 
   /**
@@ -233,26 +182,18 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const slots: { job: string; slot: number }[] = [];
-    for (const schedule of dueSchedules(this.#sql, now)) {
-      if (schedule.kind === "flush") {
+    for (const wakeup of dueWakeups(this.#sql, now)) {
+      if (wakeup.kind === "flush") {
         this.#flush(now);
-      } else if (schedule.kind === "stale") {
-        clearSchedule(this.#sql, "stale");
-        const { lastScheduledTime, nextExpectedAt } = schedule.data;
-        const since = new Date(lastScheduledTime).toISOString();
-        this.#setStatus("stale", `No run since ${since}; the next was due at ${new Date(nextExpectedAt).toISOString()}.`);
+      } else if (wakeup.kind === "stale") {
+        clearWakeup(this.#sql, "stale");
+        this.#setStatus("stale", staleDetail(wakeup.data));
       } else {
-        const { job, everyMs } = schedule.data;
-        // A late alarm runs the newest due slot and records the ones it passed over as skipped.
-        const missed = Math.floor((now - schedule.at) / everyMs);
-        const slot = schedule.at + missed * everyMs;
-        if (missed > 0) recordSkipped(this.#sql, job, schedule.at, missed, now);
-        setSchedule(this.#sql, { kind: "tick", at: slot + everyMs, data: schedule.data });
-        slots.push({ job, slot });
+        slots.push(takeTick(this.#sql, wakeup, now));
       }
     }
     // Re-arm before running, so a slow or failing run never breaks the chain.
-    await this.#armAlarm();
+    await armAlarm(this.ctx.storage);
     for (const { job, slot } of slots) {
       try {
         await jobRunner(this.ctx).runSlot(job, slot);
@@ -283,119 +224,58 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return name;
   }
 
-  /** The one state row, created with a fresh epoch the first time this topic's storage is used. */
-  #state(): StateRow {
-    const row = this.#sql
-      .exec<StateRow>("SELECT epoch, seq, sent, updated_at, status, detail FROM topic_state WHERE id = 1")
-      .toArray()[0];
-    if (row) return row;
-    const fresh: StateRow = { epoch: crypto.randomUUID(), seq: 0, sent: 0, updated_at: null, status: "ok", detail: "" };
-    this.#sql.exec("INSERT INTO topic_state (id, epoch, seq) VALUES (1, ?, 0)", fresh.epoch);
-    return fresh;
-  }
-
-  #latest(): string | null {
-    return this.#sql.exec<{ frame: string }>("SELECT frame FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]?.frame ?? null;
-  }
-
-  /**
-   * Moves the freshness deadline out to `nextExpectedAt + graceMs` (job runs only); never earlier,
-   * so a late or repeated run of an older slot cannot make the topic stale too soon.
-   */
-  #expectNextRun(input: { scheduledTime?: number; nextExpectedAt?: number; graceMs?: number }): void {
-    if (input.nextExpectedAt === undefined || input.graceMs === undefined) return;
-    const current = getSchedule(this.#sql, "stale");
-    if (current !== null && current.at >= input.nextExpectedAt + input.graceMs) return;
-    const data = { nextExpectedAt: input.nextExpectedAt, lastScheduledTime: input.scheduledTime ?? Date.now() };
-    setSchedule(this.#sql, { kind: "stale", at: input.nextExpectedAt + input.graceMs, data });
-  }
-
-  /** Stores the status; tells every subscriber when the state changes, or a problem's detail does. */
+  /** Stores the status, and tells every subscriber when freshness says the change is news. */
   #setStatus(state: TopicState, detail: string): void {
-    const current = this.#state();
-    if (current.status === state && current.detail === detail) return;
-    this.#sql.exec("UPDATE topic_state SET status = ?, detail = ? WHERE id = 1", state, detail);
-    if (current.status !== state || state !== "ok")
+    if (changeStatus(this.#sql, state, detail))
       this.#broadcast(encodeFrame({ type: "status", topic: this.#topic(), state, detail }), null);
-  }
-
-  /** Points the one alarm at the earliest schedule, or clears it. */
-  async #armAlarm(): Promise<void> {
-    const at = earliestSchedule(this.#sql);
-    if (at === null) await this.ctx.storage.deleteAlarm();
-    else if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
   }
 
   /** A new subscriber joins at the last seq broadcast; the frames of a pending batch reach it with the batch. */
   #join(since: number | null, epoch: string | null): string[] {
-    const state = this.#state();
+    const state = store.readState(this.#sql);
     return joinFrames(this.#sql, { topic: this.#topic(), state: { ...state, seq: state.sent }, since, epoch });
   }
 
-  /** Whether this topic coalesces fast publishes (BATCH); read from the configuration once per instance. */
-  #batching(): boolean {
+  /** This topic's batch interval (BATCH), or null; read from the configuration once per instance. */
+  #batchInterval(): number | null {
     this.#batchIntervalMs ??= batchIntervalMs(this.env, this.#topic());
-    return this.#batchIntervalMs !== null;
-  }
-
-  /** A batching topic that broadcast at `now` waits an interval before the next broadcast. */
-  #sentAt(now: number): void {
-    if (this.#batching()) this.#nextFlushAt = now + (this.#batchIntervalMs ?? 0);
+    return this.#batchIntervalMs;
   }
 
   /**
-   * Sends every stored metric not yet broadcast: alone as its `metric` frame, or several as
-   * `batch` frames of at most MAX_BATCH_CHARS (packBatches). Frames already pruned from history
-   * are skipped; a client sees the gap and resumes.
+   * Sends every stored metric not yet broadcast, as few `batch` frames as packBatches allows (a
+   * lone one stays a `metric` frame). Frames already pruned are skipped; a client sees the gap and resumes.
    */
   #flush(now: number): void {
-    clearSchedule(this.#sql, "flush");
-    const { seq, sent } = this.#state();
+    clearWakeup(this.#sql, "flush");
+    const { seq, sent } = store.readState(this.#sql);
     if (seq <= sent) return;
-    const frames = this.#sql
-      .exec<{ frame: string }>("SELECT frame FROM messages WHERE seq > ? ORDER BY seq", sent)
-      .toArray()
-      .map((row) => row.frame);
-    this.#sql.exec("UPDATE topic_state SET sent = ? WHERE id = 1", seq);
-    this.#sentAt(now);
+    const frames = store.framesAfter(this.#sql, sent);
+    store.writeSent(this.#sql, seq);
+    this.#nextFlushAt = nextFlushAfter(this.#batchInterval(), now);
     for (const { text, first, last } of packBatches(this.#topic(), frames, seq - frames.length + 1)) {
       this.#broadcast(text, last, first);
     }
   }
 
-  /**
-   * Sends a frame to this object's sockets, and to every shard of a sharded topic (one RPC each, in
-   * parallel). `seq` is the frame's last metric seq (null for a status), `first` a batch's first.
-   */
+  /** Sends a frame to this object's sockets and to every shard; `seq` is its last metric seq (null for a status). */
   #broadcast(text: string, seq: number | null, first = seq): void {
     this.#sockets.broadcast(text);
-    const shards = this.#shardNames();
-    if (shards.length === 0) return;
-    const epoch = this.#state().epoch;
-    const sends = shards.map((name) => this.env.SHARD.getByName(name).deliverFromOwner(seq, text, epoch, first));
-    // A shard that misses a frame fetches it on the next one (it tracks seq); a client that sees a gap resumes.
-    this.ctx.waitUntil(
-      Promise.allSettled(sends).then((results) => {
-        for (const result of results) {
-          if (result.status === "rejected")
-            console.error(
-              JSON.stringify({ event: "shard_unreachable", topic: this.#topic(), seq, error: String(result.reason) }),
-            );
-        }
-      }),
-    );
+    const fanout = this.#shards();
+    if (fanout.isSharded) fanout.deliver(text, seq, first, store.readState(this.#sql).epoch);
   }
 
-  /** This topic's shard objects (none unless SHARDS lists it); read from the configuration once per instance. */
-  #shardNames(): string[] {
-    this.#shards ??= shardNames(this.env, this.#topic());
-    return this.#shards;
+  /** This topic's shards (none unless SHARDS lists it); read from the configuration once per instance. */
+  #shards(): ShardFanout {
+    this.#fanout ??= new ShardFanout(this.env.SHARD, shardNames(this.env, this.#topic()), this.#topic(), (promise) =>
+      this.ctx.waitUntil(promise),
+    );
+    return this.#fanout;
   }
 
   /** Open sockets here and on every shard. */
   async #subscribers(): Promise<number> {
-    const shards = this.#shardNames();
-    const counts = await Promise.all(shards.map((name) => this.env.SHARD.getByName(name).countForOwner()));
-    return counts.reduce((sum, n) => sum + n, this.#sockets.count());
+    const onShards = await this.#shards().count();
+    return onShards + this.#sockets.count();
   }
 }

@@ -3,7 +3,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LEDGER_LIMIT } from "../../src/durable/ledger";
-import { DEDUPE_LIMIT, type Topic } from "../../src/durable/topic";
+import { DEDUPE_LIMIT } from "../../src/durable/store";
+import type { Topic } from "../../src/durable/topic";
 import { openTopicSocket } from "../helpers/socket";
 
 const TOTAL = DEDUPE_LIMIT + 50;

@@ -1,0 +1,61 @@
+/**
+ * The wake-up table: everything a topic object wants its one alarm for, one row per kind in the
+ * `schedules` table (named so by migration 2): `stale` (the freshness deadline), `tick` (the next
+ * slot of a sub-minute job) and `flush` (the next batch of a topic that publishes faster than BATCH).
+ */
+import type { TickData } from "./rpc";
+
+export interface StaleData {
+  /** When the run after the last one was due. */
+  nextExpectedAt: number;
+  /** The last run's slot. */
+  lastScheduledTime: number;
+}
+
+export type Wakeup =
+  | { kind: "stale"; at: number; data: StaleData }
+  | { kind: "tick"; at: number; data: TickData }
+  | { kind: "flush"; at: number; data: Record<string, never> };
+
+type Row = { kind: string; at: number; data: string };
+
+export function setWakeup(sql: SqlStorage, wakeup: Wakeup): void {
+  sql.exec(
+    "INSERT INTO schedules (kind, at, data) VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET at = excluded.at, data = excluded.data",
+    wakeup.kind,
+    wakeup.at,
+    JSON.stringify(wakeup.data),
+  );
+}
+
+export function clearWakeup(sql: SqlStorage, kind: Wakeup["kind"]): void {
+  sql.exec("DELETE FROM schedules WHERE kind = ?", kind);
+}
+
+function parse(row: Row): Wakeup {
+  return { kind: row.kind, at: row.at, data: JSON.parse(row.data) } as Wakeup;
+}
+
+export function getWakeup<K extends Wakeup["kind"]>(sql: SqlStorage, kind: K): Extract<Wakeup, { kind: K }> | null {
+  const row = sql.exec<Row>("SELECT kind, at, data FROM schedules WHERE kind = ?", kind).toArray()[0];
+  return row ? (parse(row) as Extract<Wakeup, { kind: K }>) : null;
+}
+
+/** Sets a wake-up unless one of its kind is set already; true when it set it (the alarm may have to move). */
+export function setWakeupIfAbsent(sql: SqlStorage, wakeup: Wakeup): boolean {
+  if (getWakeup(sql, wakeup.kind) !== null) return false;
+  setWakeup(sql, wakeup);
+  return true;
+}
+
+/** Wake-ups whose time has come, earliest first. */
+export function dueWakeups(sql: SqlStorage, now: number): Wakeup[] {
+  return sql.exec<Row>("SELECT kind, at, data FROM schedules WHERE at <= ? ORDER BY at", now).toArray().map(parse);
+}
+
+/** Points the object's one alarm at the earliest wake-up, or clears it when there is none. */
+export async function armAlarm(storage: DurableObjectStorage): Promise<void> {
+  const at = storage.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
+  if (at === null) await storage.deleteAlarm();
+  else if ((await storage.getAlarm()) !== at) await storage.setAlarm(at);
+}

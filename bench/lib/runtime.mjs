@@ -45,7 +45,7 @@ const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wr
 // Every bench route is `run_worker_first`; without assets the direct socket reaches the Worker itself
 // instead of the asset router worker in front of it.
 const { assets: _assets, ...worker } = /** @type {Record<string, any>} */ (workerOptions);
-// The Worker's own name, which its service bindings to itself (edgebeat's RUNNER) refer to.
+// The Worker's own name (wrangler.toml `name`): miniflare addresses the worker by it (unsafeGetDirectURL).
 const name = String(config.name);
 const bundle = path.join(outdir, path.basename(String(config.main)).replace(/\.[cm]?[jt]s$/, ".js"));
 const mf = new Miniflare(

@@ -23,7 +23,8 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // Test-only secrets, an origin allow-list so that the Origin checks run, a subscriber
             // cap small enough to reach, no FEED_URL (nothing serves HTTP inside workerd), so the
-            // feed job fails at once: the tests of the real handler assert that isolation; and
+            // feed job fails at once: the tests of the real handler assert that isolation; a probe
+            // URL that refuses (wrangler.toml ships PROBE_URLS empty), so uptime records a down probe; and
             // announcements sharded over 3 objects, so every test of it runs through shards; and
             // the batching tests' topics (test/durable/batch.test.ts).
             miniflare: {
@@ -33,6 +34,7 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://dash.example",
                 MAX_SUBSCRIBERS: "40",
                 FEED_URL: "",
+                PROBE_URLS: "http://127.0.0.1:9/health",
                 SHARDS: "announcements:3,burst-sharded:2",
                 BATCH: "burst:2,burst-join:2,burst-evict:2,burst-inline:2,burst-sharded:2",
               },

@@ -21,8 +21,8 @@ const USAGE = `Usage: npm start -- [--port N] [--every SECONDS] [--persist-to DI
 Runs wrangler dev and fires the crons of wrangler.toml [triggers] at their due times (UTC),
 as Cloudflare does in production. Ctrl-C stops everything.
 
-  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}); other ports also point PROBE_URLS
-                    and FEED_URL at this server's /health
+  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}); PROBE_URLS and FEED_URL point at
+                    this server's own /health
   --every SECONDS   fire every cron every SECONDS seconds instead (demos); each firing gets
                     its own second as scheduledTime, so none is deduplicated
   --persist-to DIR  keep local state in DIR instead of .wrangler/state
@@ -147,8 +147,9 @@ async function main() {
   server = await startDevServer({
     port: options.port,
     ...(options.persistTo !== undefined && { persistTo: options.persistTo }),
-    // The uptime and feed jobs default to :8787; on another port, point them at this server instead.
-    vars: options.port === DEFAULT_PORT ? {} : ownHealthVars(options.port),
+    // wrangler.toml ships PROBE_URLS and FEED_URL empty (a deploy must not probe localhost);
+    // locally the uptime and feed jobs read this server's own /health.
+    vars: ownHealthVars(options.port),
     log: (text, stream) => process[stream].write(text),
   });
   const { url, pid } = server;

@@ -9,10 +9,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Cron } from "croner";
 import { parse } from "smol-toml";
+import { checkJobCrons } from "./lib/cron-check.mjs";
+import { dropBlock } from "./lib/log-filter.mjs";
+import { isPortFree } from "./lib/ports.mjs";
 import { DEV_VARS, ensureDevVars } from "./lib/secrets.mjs";
 import { fireCron, startDevServer } from "./lib/wrangler-dev.mjs";
 
 const DEFAULT_PORT = 8787;
+/** The start of wrangler's warning that local dev does not fire crons, which this driver does. */
+const SCHEDULED_NOTICE = "Scheduled Workers are not automatically triggered";
 /** setTimeout's longest delay; longer waits are taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -123,6 +128,13 @@ async function main() {
     );
   }
   const crons = readCrons();
+  // Checked first: with the port taken, wrangler would fail only after the readiness probe had
+  // reached the other server and this one had said "ready".
+  if (!(await isPortFree(options.port))) {
+    throw new Error(
+      `port ${options.port} on 127.0.0.1 is in use (another npm start?): stop what listens there, or pick another port with --port N`,
+    );
+  }
 
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
@@ -141,6 +153,11 @@ async function main() {
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
 
+  // wrangler's "Scheduled Workers are not automatically triggered…" is untrue here: this driver fires them.
+  const writers = {
+    stdout: dropBlock(SCHEDULED_NOTICE, (text) => process.stdout.write(text)),
+    stderr: dropBlock(SCHEDULED_NOTICE, (text) => process.stderr.write(text)),
+  };
   // wrangler dev reads the secrets from .dev.vars; a fresh clone gets generated ones.
   ensureDevVars();
   console.log(`[dev] secrets from ${DEV_VARS} (npm run secrets -- --rotate replaces them)`);
@@ -150,7 +167,7 @@ async function main() {
     // wrangler.toml ships PROBE_URLS and FEED_URL empty (a deploy must not probe localhost);
     // locally the uptime and feed jobs read this server's own /health.
     vars: ownHealthVars(options.port),
-    log: (text, stream) => process[stream].write(text),
+    log: (text, stream) => writers[stream](text),
   });
   const { url, pid } = server;
   server.exited.then((code) => {
@@ -162,6 +179,12 @@ async function main() {
   const when = options.everyMs === undefined ? "at their due times (UTC)" : `every ${options.everyMs / 1000} s`;
   console.log(`[dev] wrangler dev (pid ${pid}, its own process group) ready on ${url}`);
   console.log(`[dev] firing ${crons.map((cron) => `"${cron}"`).join(", ") || "no crons"} ${when}; Ctrl-C stops`);
+  // A job whose schedule is no Cron Trigger would never run, here or deployed: say so now.
+  try {
+    for (const line of await checkJobCrons(url, crons)) console.warn(line);
+  } catch (error) {
+    console.warn(`[dev] could not check the jobs' schedules: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   /** @param {number} after */
   const scheduleAfter = (after) => {

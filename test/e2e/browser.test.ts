@@ -129,6 +129,9 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     await expect.poll(() => card("system").locator(".seq").textContent()).toBe("1");
     const n = publicTopics.length;
     await expect.poll(() => card("system").locator(".value").textContent()).toBe(`${n} topics, ${n} subscribers`);
+    // A window without events (none is posted yet) says so, instead of a made-up row.
+    await expect.poll(() => card("events").locator(".value").textContent()).toBe("0 events, 0 types");
+    expect(await card("events").locator(".value-view").textContent()).toMatch(/^Events \S+–\S+: no events were posted\.$/);
 
     // Three events, then a firing whose window (the minute before it) holds them.
     for (const [type, value] of [
@@ -217,9 +220,6 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     await expect
       .poll(() => card("pulse").locator(".chart").getAttribute("aria-label"), { timeout: 30_000 })
       .toMatch(/, broken at \d+ gaps? where runs are missing$/);
-    // A window without events says so, instead of a made-up row.
-    await expect.poll(() => card("events").locator(".value").textContent()).toBe("0 events, 0 types");
-    expect(await card("events").locator(".value-view").textContent()).toMatch(/^Events \S+–\S+: no events were posted\.$/);
   });
 
   it("back-fills a reloaded page's charts from the kept history, gaps included", async () => {

@@ -142,6 +142,7 @@ async function main() {
   let server;
   let stopping = false;
   const shutdown = async () => {
+    if (stopping) return;
     stopping = true;
     clearTimeout(timer);
     // Before the server is ready there is nothing to await: exiting closes the pipe that the
@@ -150,8 +151,10 @@ async function main() {
     console.log("[dev] stopped");
     process.exit(0);
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  // Ctrl-C signals npm and this process both, and npm passes its signal on: a second one waits
+  // for the first shutdown instead of killing this process halfway through it.
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
 
   // wrangler's "Scheduled Workers are not automatically triggered…" is untrue here: this driver fires them.
   const writers = {

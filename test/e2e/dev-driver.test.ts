@@ -258,6 +258,21 @@ describe("scripts/dev.mjs", () => {
     }
   });
 
+  it.each([
+    ["Ctrl-C (SIGINT to the whole job)", "SIGINT", true],
+    ["SIGTERM to npm alone", "SIGTERM", false],
+  ] as const)("stops everything on %s under `npm start`", { timeout: 90_000 }, async (_, signal, toGroup) => {
+    const port = await freePort();
+    const { driver, exited, wranglerGroup, output } = await startDriver("npm", ["start", "--", "--port", String(port)]);
+    process.kill(toGroup ? -(driver.pid as number) : (driver.pid as number), signal);
+    expect(await withTimeout(exited, 15_000, `npm start after ${signal}`)).toBe(0);
+    await waitFor(`wrangler dev's process group ${wranglerGroup} to end`, () => !isGroupAlive(wranglerGroup), 5_000, 25);
+    // npm's own process group: npm and node scripts/dev.mjs (exec'd, so no shell in between).
+    await waitFor(`npm start's process group ${driver.pid} to end`, () => !isGroupAlive(driver.pid as number), 5_000, 25);
+    expect(await isPortFree(port)).toBe(true);
+    expect(output()).toContain("[dev] stopped\n");
+  });
+
   it("frees its port and leaves no workerd when `npm start` is SIGKILLed", { timeout: 90_000 }, async () => {
     const port = await freePort();
     const { driver, exited, wranglerGroup } = await startDriver("npm", ["start", "--", "--port", String(port)]);

@@ -50,7 +50,9 @@ export async function startDevServer({ root, port, persistTo, vars = {}, secrets
   if (secretsFile !== null) args.push("--env-file", secretsFile.file);
   args.push(...extraArgs);
 
-  const group = startWrangler(args, { root, log });
+  // With [secrets] required, wrangler reads the environment too, and a variable there beats the env
+  // file: a PUBLISH_TOKEN exported in the caller's shell would replace the one this server was given.
+  const group = startWrangler(args, { root, log, unsetEnv: secrets === undefined ? [] : Object.keys(secrets) });
   let hasExited = false;
   group.exited.then(() => {
     hasExited = true;

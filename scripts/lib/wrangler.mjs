@@ -22,21 +22,25 @@ const MIGRATE_TIMEOUT_MS = 60_000;
  * this process's Node first on PATH, so that wrangler.toml `[build] command = "node …"` runs on the
  * project's Node 22 even when the caller was started without npm (whose PATH already has it).
  */
-function wranglerEnv() {
+function wranglerEnv(unset = /** @type {readonly string[]} */ ([])) {
   const PATH = [path.dirname(process.execPath), process.env.PATH].filter(Boolean).join(path.delimiter);
-  return { ...process.env, PATH, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  /** @type {NodeJS.ProcessEnv} */
+  const env = { ...process.env, PATH, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  for (const name of unset) delete env[name];
+  return env;
 }
 
 /**
  * Starts `wrangler ARGS…` in project `root` and in a process group of its own, with its output
  * going to `log`. The project's own wrangler runs if it has one installed, else this repo's.
+ * `unsetEnv` names variables of ours that wrangler must not see (see startDevServer's secrets).
  * @param {string[]} args
- * @param {{ root?: string, log?: Log }} [options]
+ * @param {{ root?: string, log?: Log, unsetEnv?: readonly string[] }} [options]
  */
-export function startWrangler(args, { root = ROOT, log } = {}) {
+export function startWrangler(args, { root = ROOT, log, unsetEnv } = {}) {
   const own = path.join(root, WRANGLER);
   const wrangler = existsSync(own) ? own : path.join(ROOT, WRANGLER);
-  return startGroup(process.execPath, [wrangler, ...args], { cwd: root, env: wranglerEnv(), log });
+  return startGroup(process.execPath, [wrangler, ...args], { cwd: root, env: wranglerEnv(unsetEnv), log });
 }
 
 /**

@@ -5,7 +5,11 @@ import { defineConfig } from "vitest/config";
 const TEST_MIGRATIONS = await readD1Migrations("./migrations");
 
 /** Secrets for the workerd tests only (the tests read them back from `env`). */
-const TEST_SECRETS = { PUBLISH_TOKEN: "test-publish-token", SUBSCRIBE_SECRET: "test-subscribe-secret-of-32-bytes!" };
+const TEST_SECRETS = {
+  PUBLISH_TOKEN: "test-publish-token",
+  SUBSCRIBE_SECRET: "test-subscribe-secret-of-32-bytes!",
+  ADMIN_TOKEN: "test-admin-token",
+};
 
 // For each test file the workers pool reads wrangler.toml through wrangler, which looks for the
 // [secrets] required in .dev.vars, else in the environment, and warns when they are missing: the

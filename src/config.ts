@@ -121,3 +121,22 @@ export function shardNames(env: Pick<EdgebeatEnv, "SHARDS">, topic: string): str
   const count = shardCounts(env).get(topic) ?? 1;
   return count <= 1 ? [] : Array.from({ length: count }, (_, i) => `${topic}/${i}`);
 }
+
+/** How many Scheduler shards runtime schedules spread over. */
+export function schedulerShardCount(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">): number {
+  const count = positiveIntVar("SCHEDULER_SHARDS", env.SCHEDULER_SHARDS, 8);
+  if (count > 256) throw new Error(`SCHEDULER_SHARDS must be at most 256, got ${count}: fix it in wrangler.toml [vars]`);
+  return count;
+}
+
+/** The names of every Scheduler shard (`scheduler/0` …). */
+export function schedulerShardNames(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">): string[] {
+  return Array.from({ length: schedulerShardCount(env) }, (_, i) => `scheduler/${i}`);
+}
+
+/** The Scheduler shard that owns `key` (a schedule id, or a topic's claim): FNV-1a of the key, modulo the count. */
+export function schedulerShardFor(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">, key: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return `scheduler/${hash % schedulerShardCount(env)}`;
+}

@@ -5,9 +5,10 @@
 import type { Hono } from "hono";
 import { isTopicName } from "./client/protocol";
 import { createJobRunner, type JobRunnerClass } from "./cron/entrypoint";
-import { type Job, worstCaseRunMs } from "./cron/job";
+import { isStatic, type Job, worstCaseRunMs } from "./cron/job";
 import { assertSchedule } from "./cron/next-run";
 import { createScheduled } from "./cron/scheduled";
+import { Scheduler } from "./durable/scheduler";
 import { TopicShard } from "./durable/shard";
 import { Topic } from "./durable/topic";
 import type { EdgebeatEnv } from "./env";
@@ -15,6 +16,7 @@ import { createApp } from "./routes/app";
 import type { AppEnv } from "./routes/env";
 
 export type * from "./client/protocol";
+export type { MissedPolicy, Schedule, ScheduleState } from "./client/protocol";
 export { isTopicName } from "./client/protocol";
 export {
   DEFAULT_RETRY,
@@ -32,7 +34,7 @@ export { type PublishRequest, requirePublishToken } from "./routes/auth";
 export type { AppEnv } from "./routes/env";
 export { ApiError } from "./routes/errors";
 export { parseJsonBody } from "./routes/validate";
-export { Topic, TopicShard };
+export { Scheduler, Topic, TopicShard };
 
 export interface EdgebeatOptions {
   /** Every job the Worker runs; `[triggers] crons` must list exactly their schedules (see `edgebeat/testing`). */
@@ -51,6 +53,8 @@ export interface Edgebeat {
   Topic: typeof Topic;
   /** Export as `TopicShard` and bind as `SHARD` (SQLite-backed). */
   TopicShard: typeof TopicShard;
+  /** Export as `Scheduler` and bind as `SCHEDULER` (SQLite-backed) to run runtime schedules (`/schedules`). */
+  Scheduler: typeof Scheduler;
   /** Export as `JobRunner`: topics' alarms reach it through `ctx.exports` to run sub-minute jobs. */
   JobRunner: JobRunnerClass;
   jobs: readonly Job[];
@@ -69,6 +73,7 @@ export function createEdgebeat({ jobs }: EdgebeatOptions): Edgebeat {
     app,
     Topic,
     TopicShard,
+    Scheduler,
     JobRunner: createJobRunner(jobs),
     jobs,
   };
@@ -80,6 +85,8 @@ function assertJobs(jobs: readonly Job[]): void {
   for (const job of jobs) {
     const where = `job "${job.name}"`;
     if (names.has(job.name)) throw new Error(`Two jobs are named "${job.name}": give each job its own name.`);
+    names.add(job.name);
+    if (!isStatic(job)) continue;
     if (topics.has(job.topic)) throw new Error(`${where} publishes to topic "${job.topic}", which another job already uses.`);
     if (!isTopicName(job.topic)) {
       throw new Error(`${where} has topic "${job.topic}", which is not a topic name (^[a-z0-9][a-z0-9._-]{0,63}$).`);
@@ -98,7 +105,6 @@ function assertJobs(jobs: readonly Job[]): void {
         `${where} can take ${worstCaseRunMs(job)} ms (every attempt timing out, every backoff at its cap), over its ${limit} ms: lower timeoutMs or retry.attempts.`,
       );
     }
-    names.add(job.name);
     topics.add(job.topic);
   }
 }

@@ -6,6 +6,7 @@
  */
 
 import type { TopicRpc, TopicShardRpc } from "./durable/rpc";
+import type { SchedulerRpc } from "./durable/scheduler-rpc";
 
 /** Bindings edgebeat reads; declare them in wrangler.toml as docs/add-to-your-worker.md shows. */
 export interface EdgebeatBindings {
@@ -13,6 +14,8 @@ export interface EdgebeatBindings {
   TOPIC: DurableObjectNamespace<TopicRpc>;
   /** The TopicShard Durable Object class: shares of a hot topic's subscribers (SHARDS). */
   SHARD: DurableObjectNamespace<TopicShardRpc>;
+  /** The Scheduler Durable Object class (SQLite-backed): runtime schedules. Unbound, `/schedules` answers 503. */
+  SCHEDULER?: DurableObjectNamespace<SchedulerRpc>;
 }
 
 /** Vars (wrangler.toml `[vars]`) and secrets edgebeat reads; every one may be left unset. */
@@ -21,6 +24,10 @@ export interface EdgebeatVars {
   PUBLISH_TOKEN?: string;
   /** HS256 key for subscribe tokens of private topics. */
   SUBSCRIBE_SECRET?: string;
+  /** Bearer token for the schedules API (`/schedules`); unset, it is closed. */
+  ADMIN_TOKEN?: string;
+  /** How many Scheduler shards runtime schedules spread over (default 8); fixed once schedules exist. */
+  SCHEDULER_SHARDS?: string;
   TOPICS?: string;
   PRIVATE_TOPICS?: string;
   ALLOWED_ORIGINS?: string;

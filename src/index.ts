@@ -7,8 +7,8 @@ import { createEdgebeat } from "./edgebeat";
 const edgebeat = createEdgebeat({ jobs: JOBS });
 edgebeat.app.route("/events", eventRoutes);
 
-// Topic and TopicShard are exported as classes (not read off `edgebeat`) so that `wrangler types`
+// The Durable Object classes are exported as classes (not read off `edgebeat`) so that `wrangler types`
 // can name them as types in the generated Env.
-export { Topic, TopicShard } from "./edgebeat";
+export { Scheduler, Topic, TopicShard } from "./edgebeat";
 export const { JobRunner } = edgebeat;
 export default { fetch: edgebeat.fetch, scheduled: edgebeat.scheduled } satisfies ExportedHandler<Env>;

@@ -3,7 +3,7 @@
  * Triggers equal to its jobs' schedules, the guarantee a job needs to run at all.
  */
 import { parse } from "smol-toml";
-import type { JobInfo } from "./cron/job";
+import { isStatic, type Job } from "./cron/job";
 
 /** What differs between the jobs' schedules and a Worker's `[triggers] crons`. */
 export interface CronMismatch {
@@ -26,7 +26,8 @@ export function configCrons(config: string | { triggers?: { crons?: readonly str
 }
 
 /** Compares the jobs' schedules with the Worker's crons, both ways. */
-export function cronMismatch(jobs: readonly JobInfo[], crons: readonly string[]): CronMismatch {
+export function cronMismatch(registry: readonly Job[], crons: readonly string[]): CronMismatch {
+  const jobs = registry.filter(isStatic);
   const listed = new Set(crons);
   const used = new Set(jobs.map((job) => job.schedule));
   return {
@@ -40,7 +41,7 @@ export function cronMismatch(jobs: readonly JobInfo[], crons: readonly string[])
  * Throws, naming each fix, unless `[triggers] crons` lists exactly the jobs' schedules, each once.
  * `config` is the wrangler.toml text (e.g. `import toml from "../wrangler.toml?raw"`) or a parsed config.
  */
-export function assertCronsMatchJobs(jobs: readonly JobInfo[], config: Parameters<typeof configCrons>[0]): void {
+export function assertCronsMatchJobs(jobs: readonly Job[], config: Parameters<typeof configCrons>[0]): void {
   const { unscheduled, unused, repeated } = cronMismatch(jobs, configCrons(config));
   const problems = [
     ...unscheduled.map(

@@ -13,7 +13,7 @@ const job = (name: string, extra: Partial<Parameters<typeof defineJob>[0]> = {})
 describe("createEdgebeat", () => {
   it("returns the Worker's handlers, its classes and the Hono app", () => {
     const edgebeat = createEdgebeat({ jobs: JOBS });
-    expect(Object.keys(edgebeat).sort()).toEqual(["JobRunner", "Topic", "TopicShard", "app", "fetch", "jobs", "scheduled"]);
+    expect(Object.keys(edgebeat).sort()).toEqual(["JobRunner", "Scheduler", "Topic", "TopicShard", "app", "fetch", "jobs", "scheduled"]);
     expect(edgebeat.jobs).toBe(JOBS);
   });
 

@@ -32,7 +32,11 @@ const SNAPSHOT_ENTRIES = [
   "scripts",
 ];
 
-export const BENCH_SECRETS = { PUBLISH_TOKEN: "bench-token", SUBSCRIBE_SECRET: "bench-secret-bench-secret-bench-!!" };
+export const BENCH_SECRETS = {
+  PUBLISH_TOKEN: "bench-token",
+  SUBSCRIBE_SECRET: "bench-secret-bench-secret-bench-!!",
+  ADMIN_TOKEN: "bench-admin-token",
+};
 
 /** A fresh, empty `--persist-to` directory. */
 export function makeStateDir() {

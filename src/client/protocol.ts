@@ -136,12 +136,48 @@ export interface TopicSnapshot {
   status: TopicState;
 }
 
-/** One entry of `GET /topics`: a declared topic, fed by a job or listed in `TOPICS`. */
+/** One entry of `GET /topics`: a declared topic, fed by a job, listed in `TOPICS`, or a runtime schedule's. */
 export interface TopicInfo {
   topic: string;
   job: string | null;
+  /** The cron of the job's static schedule; for a runtime schedule's topic, its cron or `every 30s`, with its timezone. */
   schedule: string | null;
   private: boolean;
+  /** Present only on a runtime schedule's topic: the schedule's id (`GET /schedules/:id`). */
+  scheduleId?: string;
+}
+
+/** What a runtime schedule does with slots it missed (downtime, a late alarm): see docs/schedules.md. */
+export type MissedPolicy = "skip" | "latest" | "all";
+
+/** `active` runs; `paused` is disabled (`enabled: false`); `ended` has no slot left before `endAt`. */
+export type ScheduleState = "active" | "paused" | "ended";
+
+/** A runtime schedule as `PUT`/`GET /schedules/:id` answer it. Times are epoch ms. */
+export interface Schedule {
+  id: string;
+  job: string;
+  params: Json | null;
+  /** Exactly one of `cron` (5 fields, read in `timezone`) and `every` ("30s", aligned to startAt or the epoch). */
+  cron: string | null;
+  every: string | null;
+  timezone: string;
+  missed: MissedPolicy;
+  /** With `missed: "all"`, the most missed slots one catch-up runs (the newest ones). */
+  missedLimit: number;
+  startAt: number | null;
+  endAt: number | null;
+  enabled: boolean;
+  topic: string;
+  private: boolean;
+  state: ScheduleState;
+  /** Counts every change; `PATCH` compares it, so two changes never overwrite each other unseen. */
+  revision: number;
+  createdAt: number;
+  updatedAt: number;
+  nextRunAt: number | null;
+  /** The next 5 slots (none while paused). */
+  nextRuns: number[];
 }
 
 /** How one run of a job ended. `skipped`: slots a late sub-minute alarm did not run. */

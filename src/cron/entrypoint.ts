@@ -1,12 +1,15 @@
 /**
- * The RPC entrypoint a topic's alarm calls (through `ctx.exports`, src/durable/job-runner.ts) to run
- * one slot of a sub-minute job with the same runner as the crons: timeout, retries, ledger, runId dedupe.
+ * The RPC entrypoint the objects' alarms call (through `ctx.exports`, src/durable/job-runner.ts) to
+ * run one slot with the same runner as the crons (timeout, retries, ledger, runId dedupe): a
+ * topic's for a sub-minute job, a Scheduler's for a runtime schedule.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { declaredTopics } from "../config";
+import type { ScheduledRun } from "../durable/scheduler-rpc";
 import type { EdgebeatEnv } from "../env";
-import type { Job } from "./job";
-import { type RunReport, runJob } from "./runner";
+import { isStatic, type Job } from "./job";
+import { type RunReport, runJob, runPlan } from "./runner";
+import { planScheduledRun } from "./scheduled-run";
 
 /** The entrypoint of one set of jobs; `createJobRunner` makes the concrete class. */
 export abstract class JobRunnerEntrypoint extends WorkerEntrypoint<EdgebeatEnv> {
@@ -14,9 +17,14 @@ export abstract class JobRunnerEntrypoint extends WorkerEntrypoint<EdgebeatEnv> 
 
   /** Runs job `name` for the slot at `slot` (epoch ms). Throws if no such sub-minute job exists. */
   async runSlot(name: string, slot: number): Promise<RunReport> {
-    const job = this.jobs.find((candidate) => candidate.name === name && candidate.every !== null);
+    const job = this.jobs.filter(isStatic).find((candidate) => candidate.name === name && candidate.every !== null);
     if (!job) throw new Error(`no sub-minute job "${name}": the topic's cadence outlived its job; add it back to the jobs`);
-    return runJob(job, slot, this.env, declaredTopics(this.jobs, this.env));
+    return runJob(job, slot, this.env, declaredTopics(this.jobs.filter(isStatic), this.env));
+  }
+
+  /** Runs one slot of a runtime schedule; a job that no longer exists, or params it no longer takes, fail the run. */
+  async runScheduled(run: ScheduledRun): Promise<RunReport> {
+    return runPlan(planScheduledRun(this.jobs, run), this.env, declaredTopics(this.jobs.filter(isStatic), this.env));
   }
 }
 

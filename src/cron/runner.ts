@@ -7,7 +7,7 @@ import type { TopicInfo } from "../client/protocol";
 import { declaredTopics } from "../config";
 import type { TopicRpc } from "../durable/rpc";
 import type { EdgebeatEnv } from "../env";
-import { type Job, PermanentError } from "./job";
+import { isStatic, type Job, PermanentError, type StaticJob } from "./job";
 import { nextRunAfter } from "./next-run";
 
 export class JobTimeoutError extends Error {
@@ -37,8 +37,8 @@ export function runIdFor(job: Pick<Job, "name">, scheduledTime: number): string 
   return `${job.name}@${scheduledTime}`;
 }
 
-/** When the run after this slot is due: the next cron firing, or the next tick. */
-export function nextExpectedAt(job: Pick<Job, "schedule" | "every">, scheduledTime: number): number {
+/** When the run after this slot of a static schedule is due: the next cron firing, or the next tick. */
+export function nextExpectedAt(job: Pick<StaticJob, "schedule" | "every">, scheduledTime: number): number {
   return job.every === null ? nextRunAfter(job.schedule, scheduledTime) : scheduledTime + job.every;
 }
 
@@ -72,7 +72,7 @@ class RunFailed extends Error {
 /** Computes the job's value: each attempt has its own timeout; failures retry with jittered backoff. */
 export async function computeWithRetries(
   job: Job,
-  base: { env: EdgebeatEnv; scheduledTime: number; topics: readonly TopicInfo[] },
+  base: { env: EdgebeatEnv; scheduledTime: number; topics: readonly TopicInfo[]; params: unknown },
   deps: RunnerDeps,
 ): Promise<{ value: Awaited<ReturnType<Job["compute"]>>; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
@@ -113,40 +113,60 @@ export async function callTopic<T>(
   }
 }
 
-/** Runs one job for one slot and hands the outcome to its topic's object (which keeps the ledger). */
-export async function runJob(
-  job: Job,
+/** One run to make: a job, its slot, where it publishes, under which runId, and the params it gets. */
+export interface RunPlan {
+  job: Job;
+  scheduledTime: number;
+  topic: string;
+  runId: string;
+  /** When the run after this one is due (the topic's freshness deadline is this plus the job's grace). */
+  nextExpectedAt: number;
+  /** A runtime schedule's params (validated when it was saved), or null for a static run. */
+  params: unknown;
+}
+
+/** Runs one slot of a job's static schedule. */
+export function runJob(
+  job: StaticJob,
   scheduledTime: number,
   env: EdgebeatEnv,
   topics: readonly TopicInfo[],
   deps: RunnerDeps = realDeps,
 ): Promise<RunReport> {
-  const runId = runIdFor(job, scheduledTime);
+  const plan = {
+    job,
+    scheduledTime,
+    topic: job.topic,
+    runId: runIdFor(job, scheduledTime),
+    nextExpectedAt: nextExpectedAt(job, scheduledTime),
+    params: null,
+  };
+  return runPlan(plan, env, topics, deps);
+}
+
+/** Runs one planned run and hands the outcome to its topic's object (which keeps the ledger). */
+export async function runPlan(
+  { job, scheduledTime, topic, runId, nextExpectedAt, params }: RunPlan,
+  env: EdgebeatEnv,
+  topics: readonly TopicInfo[],
+  deps: RunnerDeps = realDeps,
+): Promise<RunReport> {
   const startedAt = deps.now();
-  const facts = { runId, job: job.name, scheduledTime, nextExpectedAt: nextExpectedAt(job, scheduledTime), graceMs: job.graceMs };
+  const facts = { runId, job: job.name, scheduledTime, nextExpectedAt, graceMs: job.graceMs };
   let report: RunReport;
   try {
-    const { value, attempts } = await computeWithRetries(job, { env, scheduledTime, topics }, deps);
+    const { value, attempts } = await computeWithRetries(job, { env, scheduledTime, topics, params }, deps);
     const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
-    const published = await callTopic(env, job.topic, (stub) => stub.publish({ ...facts, value, run }), deps);
-    report = {
-      job: job.name,
-      topic: job.topic,
-      runId,
-      status: published.duplicate ? "duplicate" : "ok",
-      seq: published.seq,
-      attempts,
-    };
+    const published = await callTopic(env, topic, (stub) => stub.publish({ ...facts, value, run }), deps);
+    report = { job: job.name, topic, runId, status: published.duplicate ? "duplicate" : "ok", seq: published.seq, attempts };
   } catch (error) {
     const attempts = error instanceof RunFailed ? error.attempts : 0;
     const message = error instanceof Error ? error.message : String(error);
-    report = { job: job.name, topic: job.topic, runId, status: "failed", error: message, attempts };
+    report = { job: job.name, topic, runId, status: "failed", error: message, attempts };
     const run = { startedAt, durationMs: deps.now() - startedAt, attempts };
-    await callTopic(env, job.topic, (stub) => stub.recordFailure({ ...facts, run, error: message }), deps).catch(
+    await callTopic(env, topic, (stub) => stub.recordFailure({ ...facts, run, error: message }), deps).catch(
       (recordError: unknown) =>
-        console.error(
-          JSON.stringify({ event: "ledger_unreachable", job: job.name, topic: job.topic, runId, error: String(recordError) }),
-        ),
+        console.error(JSON.stringify({ event: "ledger_unreachable", job: job.name, topic, runId, error: String(recordError) })),
     );
   }
   (report.status === "failed" ? console.error : console.log)(JSON.stringify({ event: "job_run", ...report }));
@@ -172,9 +192,9 @@ export async function runDue(
   env: EdgebeatEnv,
   deps: RunnerDeps = realDeps,
 ): Promise<{ runs: RunReport[]; watchdogs: WatchdogReport[] }> {
-  const due = registry.filter((job) => job.schedule === firing.cron);
+  const due = registry.filter(isStatic).filter((job) => job.schedule === firing.cron);
   if (due.length === 0) console.warn(JSON.stringify({ event: "cron_without_jobs", cron: firing.cron }));
-  const topics = declaredTopics(registry, env);
+  const topics = declaredTopics(registry.filter(isStatic), env);
   const [runs, watchdogs] = await Promise.all([
     Promise.all(due.filter((job) => job.every === null).map((job) => runJob(job, firing.scheduledTime, env, topics, deps))),
     Promise.all(due.filter((job) => job.every !== null).map((job) => watchCadence(job, env))),
@@ -182,7 +202,7 @@ export async function runDue(
   return { runs, watchdogs };
 }
 
-async function watchCadence(job: Job, env: EdgebeatEnv): Promise<WatchdogReport> {
+async function watchCadence(job: StaticJob, env: EdgebeatEnv): Promise<WatchdogReport> {
   const { rearmed, nextSlot } = await callTopic(env, job.topic, (stub) =>
     stub.ensureCadence({ job: job.name, everyMs: job.every as number, graceMs: job.graceMs }),
   );

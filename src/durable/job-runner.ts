@@ -4,9 +4,12 @@
  * self-referencing service binding whose `service` must repeat the Worker's name.
  */
 
-/** The one method a topic's alarm calls on the JobRunner entrypoint. */
+import type { ScheduledRun } from "./scheduler-rpc";
+
+/** What a topic's alarm (a sub-minute slot) and a Scheduler's (a runtime schedule's slot) call on the JobRunner entrypoint. */
 export interface SlotRunner {
   runSlot(job: string, slot: number): Promise<unknown>;
+  runScheduled(run: ScheduledRun): Promise<unknown>;
 }
 
 /** The Worker's `JobRunner` export, as a loopback service stub; throws naming the fix when it is missing. */

@@ -1,6 +1,7 @@
 /** A topic's run ledger and counters in its SQLite: bounded rows per job, monotonic counters for /metrics. */
 import type { RunRecord, RunStatus } from "../client/protocol";
 import type { Counter, PublishInput, RunFacts } from "./rpc";
+import type { SkippedRuns } from "./scheduler-rpc";
 
 /** Rows kept per job; older runs are deleted as new ones arrive. */
 export const LEDGER_LIMIT = 200;
@@ -119,6 +120,23 @@ export function recordPublishedRun(
 ): void {
   if (input.run === undefined || input.runId === undefined) return;
   recordJobRun(sql, { ...input, job: input.job ?? topic }, input.runId, status, seq, null);
+}
+
+/** Records the slots a runtime schedule passed over, once per runId (a Scheduler may hand a skip over twice). */
+export function recordSkippedRuns(sql: SqlStorage, skipped: SkippedRuns, now: number): void {
+  if (sql.exec("SELECT 1 FROM runs WHERE run_id = ? AND status = 'skipped'", skipped.runId).toArray().length > 0) return;
+  recordRun(sql, {
+    runId: skipped.runId,
+    job: skipped.job,
+    status: "skipped",
+    scheduledTime: skipped.firstSlot,
+    startedAt: now,
+    lagMs: now - skipped.firstSlot,
+    durationMs: 0,
+    attempts: 0,
+    seq: null,
+    error: skipped.reason,
+  });
 }
 
 /** Records the slots a late alarm passed over, as one `skipped` row named after the first of them. */

@@ -4,6 +4,7 @@
  * has its methods' types without anything importing the classes. Imports nothing from src/durable.
  */
 import type { Json, MetricFrame, RunRecord, RunStatus, TopicSnapshot, TopicState } from "../client/protocol";
+import type { SkippedRuns } from "./scheduler-rpc";
 
 /** How long a job run took; given with every publish or failure that a job (not HTTP) makes. */
 export interface RunFacts {
@@ -91,6 +92,8 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
   publish(input: PublishInput): Promise<PublishResult>;
   /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
   recordFailure(failure: FailedRun): Promise<void>;
+  /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
+  recordSkipped(skipped: SkippedRuns): Promise<void>;
   /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */
   ensureCadence(tick: TickData): Promise<CadenceReport>;
   /** The topic as a client would see it now: latest seq and metric, subscribers, status. */

@@ -1,8 +1,8 @@
 /**
- * The Topic object's SQLite schema, applied in order and recorded in `_schema_migrations`
+ * The Topic object's SQLite schema (a Scheduler brings its own list), applied in order and recorded in `_schema_migrations`
  * (Durable Objects do not support `PRAGMA user_version`). Append new steps; never edit old ones.
  */
-const MIGRATIONS: readonly string[] = [
+export const TOPIC_MIGRATIONS: readonly string[] = [
   `CREATE TABLE topic_state (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      epoch TEXT NOT NULL,
@@ -35,11 +35,11 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 /** Brings the object's database up to the newest schema. Synchronous, so it runs in the constructor. */
-export function migrate(sql: SqlStorage): void {
+export function migrate(sql: SqlStorage, migrations: readonly string[] = TOPIC_MIGRATIONS): void {
   sql.exec("CREATE TABLE IF NOT EXISTS _schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const row = sql.exec<{ version: number | null }>("SELECT MAX(version) AS version FROM _schema_migrations").one();
-  for (let version = (row.version ?? 0) + 1; version <= MIGRATIONS.length; version++) {
-    sql.exec(MIGRATIONS[version - 1] as string);
+  for (let version = (row.version ?? 0) + 1; version <= migrations.length; version++) {
+    sql.exec(migrations[version - 1] as string);
     sql.exec("INSERT INTO _schema_migrations (version, applied_at) VALUES (?, ?)", version, Date.now());
   }
 }

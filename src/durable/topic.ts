@@ -21,7 +21,7 @@ import { ShardFanout } from "./fanout";
 import { changeStatus, failingDetail, ON_TIME, pushDeadline, staleDetail } from "./freshness";
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
-import { lastSuccessAt, listRuns, readCounters, recordJobRun } from "./ledger";
+import { lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkippedRuns } from "./ledger";
 import { storePublish } from "./publish";
 import type {
   CadenceReport,
@@ -34,6 +34,7 @@ import type {
   TopicMetrics,
   TopicRpc,
 } from "./rpc";
+import type { SkippedRuns } from "./scheduler-rpc";
 import { migrate } from "./schema";
 import * as store from "./store";
 import { Subscribers } from "./subscribers";
@@ -92,6 +93,11 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     });
     if (!published) this.#setStatus("failing", failingDetail(failure));
     await armAlarm(this.ctx.storage);
+  }
+
+  /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
+  async recordSkipped(skipped: SkippedRuns): Promise<void> {
+    recordSkippedRuns(this.#sql, skipped, Date.now());
   }
 
   /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */

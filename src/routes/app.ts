@@ -1,17 +1,20 @@
 /** The Hono app: one sub-app per resource, one error envelope. */
 import { Hono } from "hono";
-import type { JobInfo } from "../cron/job";
+import { isStatic, type Job } from "../cron/job";
 import { readCors } from "./cors";
 import type { AppEnv } from "./env";
 import { notFound, onError } from "./errors";
 import { jobs as jobRoutes } from "./jobs";
 import { metrics } from "./metrics";
+import { schedules } from "./schedules";
 import { topics } from "./topics";
 
-export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
+export function createApp(registry: readonly Job[]): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const jobs = registry.filter(isStatic);
   app.use(async (c, next) => {
     c.set("jobs", jobs);
+    c.set("registry", registry);
     await next();
   });
   // Reads are open to the origins ALLOWED_ORIGINS admits; publishing stays server-to-server.
@@ -20,6 +23,7 @@ export function createApp(jobs: readonly JobInfo[]): Hono<AppEnv> {
   app.route("/topics", topics);
   app.route("/jobs", jobRoutes);
   app.route("/metrics", metrics);
+  app.route("/schedules", schedules);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -22,19 +22,30 @@ export interface PublishRequest {
 
 /** Requires `Authorization: Bearer $PUBLISH_TOKEN`; anything else is 401 (503 while the secret is unset). */
 export async function requirePublishToken(c: PublishRequest): Promise<void> {
-  const expected = c.env.PUBLISH_TOKEN;
-  if (!expected) {
-    throw new ApiError(503, "not_configured", "Publishing is disabled: the PUBLISH_TOKEN secret is not set.");
-  }
+  await requireBearer(c, c.env.PUBLISH_TOKEN, "publish", "Publishing is disabled: the PUBLISH_TOKEN secret is not set.");
+}
+
+/** Requires `Authorization: Bearer $ADMIN_TOKEN` for the schedules API; anything else is 401 (503 while the secret is unset). */
+export async function requireAdminToken(c: { env: Pick<EdgebeatEnv, "ADMIN_TOKEN">; req: PublishRequest["req"] }): Promise<void> {
+  await requireBearer(c, c.env.ADMIN_TOKEN, "admin", "The schedules API is closed: the ADMIN_TOKEN secret is not set.");
+}
+
+async function requireBearer(
+  c: { req: PublishRequest["req"] },
+  expected: string | undefined,
+  kind: "publish" | "admin",
+  unset: string,
+): Promise<void> {
+  if (!expected) throw new ApiError(503, "not_configured", unset);
   const header = c.req.header("Authorization") ?? "";
   const match = /^Bearer (\S+)$/.exec(header);
   if (!match) {
-    throw new ApiError(401, "token_required", "Send the publish token as `Authorization: Bearer <token>`.", {
+    throw new ApiError(401, "token_required", `Send the ${kind} token as \`Authorization: Bearer <token>\`.`, {
       "WWW-Authenticate": 'Bearer realm="edgebeat"',
     });
   }
   if (!(await secretsEqual(match[1] as string, expected))) {
-    throw new ApiError(401, "token_invalid", "The publish token is not valid.", {
+    throw new ApiError(401, "token_invalid", `The ${kind} token is not valid.`, {
       "WWW-Authenticate": 'Bearer error="invalid_token"',
     });
   }
@@ -58,7 +69,12 @@ export async function requireSubscribeToken(c: Context<AppEnv>, topic: string): 
     if (error instanceof joseErrors.JWTExpired) throw new ApiError(401, "token_expired", "The subscribe token has expired.");
     throw new ApiError(401, "token_invalid", "The subscribe token is not valid: it must be an HS256 JWT with exp.");
   }
-  const topics = [payload.topic, ...(Array.isArray(payload.topics) ? payload.topics : [])];
-  if (!topics.includes(topic))
+  const grants = [payload.topic, ...(Array.isArray(payload.topics) ? payload.topics : [])];
+  if (!grants.some((grant) => typeof grant === "string" && grantsTopic(grant, topic)))
     throw new ApiError(403, "token_wrong_topic", `The subscribe token does not grant topic "${topic}".`);
+}
+
+/** Whether a token's `topic`/`topics` entry grants `topic`: the same name, or a prefix ending in `*` (`uptime.acme-*`). */
+function grantsTopic(grant: string, topic: string): boolean {
+  return grant.endsWith("*") ? topic.startsWith(grant.slice(0, -1)) : grant === topic;
 }

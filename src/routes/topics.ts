@@ -6,14 +6,21 @@ import type { EdgebeatEnv } from "../env";
 import { requirePublishToken, requireSubscribeToken } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
-import { declaredTopic, MAX_PUBLISH_BYTES, parseHistoryQuery, parsePublishBody, parseSubscribeQuery } from "./validate";
+import {
+  declaredTopic,
+  MAX_PUBLISH_BYTES,
+  parseHistoryQuery,
+  parsePublishBody,
+  parseSubscribeQuery,
+  scheduleTopics,
+} from "./validate";
 
 export const topics = new Hono<AppEnv>();
 
-topics.get("/", (c) => c.json({ topics: declaredTopics(c.get("jobs"), c.env) }));
+topics.get("/", async (c) => c.json({ topics: [...declaredTopics(c.get("jobs"), c.env), ...(await scheduleTopics(c.env))] }));
 
 topics.get("/:topic", async (c) => {
-  const info = declaredTopic(c);
+  const info = await declaredTopic(c);
   if (info.private) await requireSubscribeToken(c, info.topic);
   const stub = c.env.TOPIC.getByName(info.topic);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.json(await stub.snapshot());
@@ -28,7 +35,7 @@ topics.get("/:topic", async (c) => {
 });
 
 topics.get("/:topic/history", async (c) => {
-  const info = declaredTopic(c);
+  const info = await declaredTopic(c);
   if (info.private) await requireSubscribeToken(c, info.topic);
   const { since, limit } = parseHistoryQuery(c.req.query());
   return c.json({ topic: info.topic, messages: await c.env.TOPIC.getByName(info.topic).history(since, limit) });
@@ -43,7 +50,7 @@ topics.post(
     },
   }),
   async (c) => {
-    const info = declaredTopic(c);
+    const info = await declaredTopic(c);
     await requirePublishToken(c);
     if (info.job !== null) {
       throw new ApiError(

@@ -4,7 +4,9 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { TopicInfo } from "../client/protocol";
 import { isTopicName, type Json } from "../client/protocol";
-import { declaredTopics } from "../config";
+import { declaredTopics, schedulerShardFor, schedulerShardNames } from "../config";
+import type { TopicClaim } from "../durable/scheduler-rpc";
+import type { EdgebeatEnv } from "../env";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 
@@ -49,7 +51,8 @@ export function parseRunsQuery(query: Record<string, string>): z.output<typeof r
   return parseQuery(runsQuery, query);
 }
 
-function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+/** Parses a query string against `schema`; the first bad parameter is `400 bad_<name>`. */
+export function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
   const result = schema.safeParse(query);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -96,8 +99,8 @@ export function parseHistoryQuery(query: Record<string, string>): z.output<typeo
   return parseQuery(historyQuery, query);
 }
 
-/** The declared topic named by `:topic`: a bad name is 400, an undeclared one 404. */
-export function declaredTopic(c: Context<AppEnv>): TopicInfo {
+/** The declared topic named by `:topic` (by code, configuration or a runtime schedule): a bad name is 400, an undeclared one 404. */
+export async function declaredTopic(c: Context<AppEnv>): Promise<TopicInfo> {
   const name = c.req.param("topic") ?? "";
   if (!isTopicName(name)) {
     throw new ApiError(
@@ -106,7 +109,20 @@ export function declaredTopic(c: Context<AppEnv>): TopicInfo {
       `"${name.slice(0, 80)}" is not a topic name: use 1-64 of a-z 0-9 . _ - starting with a letter or digit.`,
     );
   }
-  const topic = declaredTopics(c.get("jobs"), c.env).find((info) => info.topic === name);
+  const topic = declaredTopics(c.get("jobs"), c.env).find((info) => info.topic === name) ?? (await scheduleTopic(c.env, name));
   if (!topic) throw new ApiError(404, "unknown_topic", `No topic "${name}" is declared.`);
   return topic;
+}
+
+/** The runtime schedule's topic named `topic`, asked of the Scheduler shard its claim hashes to; null without a SCHEDULER binding. */
+async function scheduleTopic(env: EdgebeatEnv, topic: string): Promise<TopicClaim | null> {
+  return (await env.SCHEDULER?.getByName(schedulerShardFor(env, topic)).topicInfo(topic)) ?? null;
+}
+
+/** Every runtime schedule's topic, by name; none without a SCHEDULER binding. */
+export async function scheduleTopics(env: EdgebeatEnv): Promise<TopicClaim[]> {
+  const namespace = env.SCHEDULER;
+  if (namespace === undefined) return [];
+  const lists = await Promise.all(schedulerShardNames(env).map((name) => namespace.getByName(name).listTopics()));
+  return lists.flat().sort((a, b) => (a.topic < b.topic ? -1 : 1));
 }

@@ -11,6 +11,7 @@ const context = (overrides: Partial<Env> = {}) => ({
   signal: new AbortController().signal,
   attempt: 1,
   topics: [],
+  params: null,
 });
 
 describe("job errors", () => {

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Json } from "../../src/client/protocol";
 import { declaredTopics, listVar } from "../../src/config";
-import { defineJob, type Job, PermanentError, worstCaseRunMs } from "../../src/cron/job";
+import { defineJob, type Job, PermanentError, type StaticJob, worstCaseRunMs } from "../../src/cron/job";
 import { feed } from "../../src/cron/jobs/feed";
 import { uptime } from "../../src/cron/jobs/uptime";
 import {
@@ -22,7 +22,7 @@ import { openSocket, openTopicSocket } from "../helpers/socket";
 const T = Math.floor(Date.now() / 60_000) * 60_000;
 const CRON = "* * * * *";
 
-function testJob(name: string, compute: Job["compute"], extra: Partial<Job> = {}): Job {
+function testJob(name: string, compute: Job["compute"], extra: Partial<StaticJob> = {}): StaticJob {
   return { ...defineJob({ name, topic: name, schedule: CRON, timeoutMs: 1_000, compute }), ...extra };
 }
 
@@ -41,7 +41,7 @@ function fakeDeps(r = 0.5): RunnerDeps & { sleeps: number[] } {
   };
 }
 
-const topicsOf = (jobs: readonly Job[]) => declaredTopics(jobs, env);
+const topicsOf = (jobs: readonly StaticJob[]) => declaredTopics(jobs, env);
 
 describe("withTimeout", () => {
   it("resolves with the work's value in time", async () => {
@@ -262,7 +262,7 @@ describe("scheduled handler", () => {
   it("isolates the failing feed job: every other job of the firing publishes, the feed topic turns failing", async () => {
     const later = T + 120_000;
     await fireCron(CRON, later);
-    const latest = async (job: Job) => (await env.TOPIC.getByName(job.topic).runs(1))[0];
+    const latest = async (job: StaticJob) => (await env.TOPIC.getByName(job.topic).runs(1))[0];
     const outcomes = await Promise.all(
       jobsRunBy(CRON).map(async (job) => {
         const run = await latest(job);

@@ -6,7 +6,11 @@ import { type DevServer, startDevServer } from "../../scripts/lib/wrangler-dev.m
 import { type E2eSocket, openSocket } from "./socket";
 
 /** The secrets every end-to-end server gets (never the developer's .dev.vars). */
-export const E2E_SECRETS = { PUBLISH_TOKEN: "e2e-publish-token", SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!" };
+export const E2E_SECRETS = {
+  PUBLISH_TOKEN: "e2e-publish-token",
+  SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!",
+  ADMIN_TOKEN: "e2e-admin-token",
+};
 
 /** A new empty directory for `--persist-to`. */
 export async function makeStateDir(): Promise<string> {

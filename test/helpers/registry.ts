@@ -5,21 +5,22 @@
 import { env } from "cloudflare:workers";
 import type { TopicInfo } from "../../src/client/protocol";
 import { declaredTopics } from "../../src/config";
-import type { Job } from "../../src/cron/job";
-import { JOBS } from "../../src/cron/jobs";
+import { isStatic, type StaticJob } from "../../src/cron/job";
+import { JOBS as REGISTRY } from "../../src/cron/jobs";
 
-export { JOBS };
+/** The jobs with a static schedule (the ones Cron Triggers run), in registry order. */
+export const JOBS: readonly StaticJob[] = REGISTRY.filter(isStatic);
 
 /** Every declared topic, in the order `GET /topics` and `/metrics` list them: job topics, then `TOPICS`. */
 export const TOPICS: readonly TopicInfo[] = declaredTopics(JOBS, env);
 
 /** The jobs a firing of `cron` runs. A sub-minute job on that cron is only watched: its topic's alarm runs it. */
-export function jobsRunBy(cron: string): Job[] {
+export function jobsRunBy(cron: string): StaticJob[] {
   return JOBS.filter((job) => job.schedule === cron && job.every === null);
 }
 
 /** The jobs that run on their cron (not sub-minute), in registry order. */
-export const CRON_JOBS: readonly Job[] = JOBS.filter((job) => job.every === null);
+export const CRON_JOBS: readonly StaticJob[] = JOBS.filter((job) => job.every === null);
 
 /** A public declared topic no job feeds: one that takes POST publishes. */
 export function postedTopic(): string {

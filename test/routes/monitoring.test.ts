@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JobStatus, RunRecord } from "../../src/client/protocol";
-import type { Job } from "../../src/cron/job";
+import type { StaticJob as Job } from "../../src/cron/job";
 import { nextRunAfter } from "../../src/cron/next-run";
 import { nextExpectedAt } from "../../src/cron/runner";
 import { CRON_JOBS, JOBS, postedTopic, TOPICS } from "../helpers/registry";

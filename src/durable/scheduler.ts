@@ -1,0 +1,245 @@
+/**
+ * One Scheduler shard owns the runtime schedules whose id hashes to it, and their timing: one row
+ * per schedule, every due slot multiplexed onto the shard's one alarm. A due slot is first written
+ * down as a pending run (with the schedule's next slot, in one transaction), then handed to the
+ * JobRunner (through `ctx.exports`), which runs it like any job and publishes with runId
+ * `<id>@<slot>`. A restart between the two hands it over again; the topic publishes it once.
+ * The shard also keeps the claims of the topics that hash to it, so two schedules never share one.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Schedule } from "../client/protocol";
+import { schedulerShardFor } from "../config";
+import { nextSlot } from "../cron/local-time";
+import type { EdgebeatEnv } from "../env";
+import { jobRunner } from "./job-runner";
+import { dueSlots } from "./missed";
+import * as store from "./schedule-store";
+import type { HeartbeatReport, PutOutcome, SchedulePage, SchedulerRpc, ScheduleSpec, TopicClaim } from "./scheduler-rpc";
+import { migrate } from "./schema";
+
+/** Runs handed to the JobRunner at once, per shard. */
+const CONCURRENCY = 32;
+/** A run the JobRunner could not take (the call itself failed) is tried again this much later, this many times. */
+const RETRY_MS = 5_000;
+const MAX_TRIES = 5;
+/** An alarm this far past its time has been lost (the heartbeat re-arms it). */
+const OVERDUE_MS = 30_000;
+
+export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRpc {
+  readonly #sql: SqlStorage;
+  /** Changes to one schedule run one at a time (a put awaits another shard's topic claim). */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    migrate(this.#sql, store.SCHEDULER_MIGRATIONS);
+  }
+
+  async put(id: string, spec: ScheduleSpec, expectRevision?: number): Promise<PutOutcome> {
+    return this.#serially(id, async () => {
+      const current = store.getSchedule(this.#sql, id);
+      if (expectRevision !== undefined && (current?.revision ?? 0) !== expectRevision) {
+        return { ok: false, conflict: "revision", revision: current?.revision ?? 0 };
+      }
+      const claim = {
+        topic: spec.topic,
+        job: spec.job,
+        schedule: store.scheduleText(spec),
+        private: spec.private,
+        scheduleId: id,
+      };
+      const held = await this.#claimsOf(spec.topic).claimTopic(claim);
+      if (!held.ok) return { ok: false, conflict: "topic", owner: held.owner };
+      const now = Date.now();
+      const nextAt = spec.enabled ? nextSlot(store.timingOf(spec), now) : null;
+      const row = this.ctx.storage.transactionSync(() => {
+        // A paused schedule runs nothing, not even slots already taken.
+        if (!spec.enabled) store.dropPendingRuns(this.#sql, id);
+        return store.saveSchedule(this.#sql, id, spec, nextAt, now);
+      });
+      await this.#arm();
+      if (current !== null && current.spec.topic !== spec.topic)
+        await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
+      return { ok: true, schedule: store.scheduleView(row), created: current === null };
+    });
+  }
+
+  async get(id: string): Promise<Schedule | null> {
+    const row = store.getSchedule(this.#sql, id);
+    return row === null ? null : store.scheduleView(row);
+  }
+
+  async list({ job, after, limit }: { job: string | null; after: string | null; limit: number }): Promise<SchedulePage> {
+    const rows = store.listSchedules(this.#sql, job, after, limit + 1);
+    return { schedules: rows.slice(0, limit).map(store.scheduleView), more: rows.length > limit };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return this.#serially(id, async () => {
+      const current = store.getSchedule(this.#sql, id);
+      if (current === null) return false;
+      // Let go of the topic first: if that fails nothing changed, and the caller can try again.
+      await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
+      store.deleteSchedule(this.#sql, id);
+      await this.#arm();
+      return true;
+    });
+  }
+
+  async heartbeat(): Promise<HeartbeatReport> {
+    const now = Date.now();
+    const want = this.#wantedAlarm(now);
+    const alarm = await this.ctx.storage.getAlarm();
+    const broken = want !== null && (alarm === null || alarm < now - OVERDUE_MS || alarm > want);
+    if (broken) await this.#arm();
+    return {
+      shard: this.#name(),
+      schedules: store.countSchedules(this.#sql),
+      rearmed: broken,
+      alarm: await this.ctx.storage.getAlarm(),
+    };
+  }
+
+  async topicInfo(topic: string): Promise<TopicClaim | null> {
+    return store.getClaim(this.#sql, topic);
+  }
+
+  async listTopics(): Promise<TopicClaim[]> {
+    return store.listClaims(this.#sql);
+  }
+
+  /** @internal */
+  async claimTopic(claim: TopicClaim): Promise<{ ok: true } | { ok: false; owner: string }> {
+    const owner = store.putClaim(this.#sql, claim);
+    return owner === null ? { ok: true } : { ok: false, owner };
+  }
+
+  /** @internal */
+  async releaseTopic(topic: string, scheduleId: string): Promise<void> {
+    store.dropClaim(this.#sql, topic, scheduleId);
+  }
+
+  /**
+   * Takes every due slot (by each schedule's missed-run policy) and moves each schedule on to its
+   * next slot, in one transaction; re-arms; then hands the taken runs and skips over.
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      for (const row of store.dueSchedules(this.#sql, now)) this.#take(row, now);
+    });
+    await this.#arm();
+    await this.#handOver();
+    await this.#arm();
+  }
+
+  #take(row: store.ScheduleRow, now: number): void {
+    const { id, spec } = row;
+    const timing = store.timingOf(spec);
+    const due = dueSlots(timing, spec.missed, spec.missedLimit, row.nextAt ?? now, now);
+    for (const slot of due.run) {
+      const nextExpectedAt = nextSlot(timing, slot) ?? spec.endAt ?? slot;
+      store.addPendingRun(this.#sql, {
+        scheduleId: id,
+        job: spec.job,
+        params: spec.params,
+        topic: spec.topic,
+        slot,
+        runId: `${id}@${slot}`,
+        nextExpectedAt,
+      });
+    }
+    if (due.skipped !== null) {
+      const { first, count, atLeast } = due.skipped;
+      const slots = `${atLeast ? "at least " : ""}${count} slot${count === 1 ? "" : "s"}`;
+      store.addPendingSkip(this.#sql, spec.topic, {
+        runId: `${id}@${first}`,
+        job: spec.job,
+        firstSlot: first,
+        count,
+        reason: `Schedule ${id} (missed: "${spec.missed}") passed over ${slots} from ${new Date(first).toISOString()}, ${now - first} ms late.`,
+      });
+    }
+    store.setNextAt(this.#sql, id, due.next);
+  }
+
+  async #handOver(): Promise<void> {
+    await Promise.all(
+      store.pendingSkips(this.#sql).map(async ({ topic, skipped }) => {
+        try {
+          await this.env.TOPIC.getByName(topic).recordSkipped(skipped);
+          store.finishPendingSkip(this.#sql, skipped.runId);
+        } catch (error) {
+          console.error(JSON.stringify({ event: "skip_unrecorded", topic, runId: skipped.runId, error: String(error) }));
+        }
+      }),
+    );
+    const runner = jobRunner(this.ctx);
+    const queue = store.pendingRuns(this.#sql);
+    const worker = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const { run, tries } = next;
+        try {
+          await runner.runScheduled(run);
+          store.finishPendingRun(this.#sql, run.runId);
+        } catch (error) {
+          const givingUp = tries + 1 >= MAX_TRIES;
+          if (givingUp) store.finishPendingRun(this.#sql, run.runId);
+          else store.retryPendingRun(this.#sql, run.runId);
+          console.error(
+            JSON.stringify({
+              event: "schedule_run_unhanded",
+              runId: run.runId,
+              tries: tries + 1,
+              givingUp,
+              error: String(error),
+            }),
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  }
+
+  /** When the alarm should next fire: the earliest next slot, or soon while runs wait to be handed over. */
+  #wantedAlarm(now: number): number | null {
+    const next = store.earliestNextAt(this.#sql);
+    const retry = store.hasPending(this.#sql) ? now + RETRY_MS : null;
+    if (next === null) return retry;
+    return retry === null ? next : Math.min(next, retry);
+  }
+
+  async #arm(): Promise<void> {
+    const at = this.#wantedAlarm(Date.now());
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** The shard holding `topic`'s claim: this one (called directly), or another through its stub. */
+  #claimsOf(topic: string): Pick<SchedulerRpc, "claimTopic" | "releaseTopic"> {
+    const shard = schedulerShardFor(this.env, topic);
+    if (shard === this.#name()) return this;
+    const namespace = this.env.SCHEDULER;
+    if (namespace === undefined) throw new Error("The SCHEDULER binding is missing: bind the Scheduler class as SCHEDULER.");
+    return namespace.getByName(shard);
+  }
+
+  #name(): string {
+    const name = this.ctx.id.name;
+    if (name === undefined) throw new Error("Scheduler objects are addressed by name: use env.SCHEDULER.getByName(shard).");
+    return name;
+  }
+
+  /** Runs `work` after every earlier change to schedule `id` on this object has finished. */
+  #serially<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(id) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const settled = result.catch(() => {});
+    this.#queues.set(id, settled);
+    void settled.then(() => {
+      if (this.#queues.get(id) === settled) this.#queues.delete(id);
+    });
+    return result;
+  }
+}

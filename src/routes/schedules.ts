@@ -1,0 +1,173 @@
+/**
+ * `/schedules`: runtime schedules (bearer ADMIN_TOKEN), each owned by the Scheduler shard its id
+ * hashes to; `GET /schedules/preview` (no auth) shows what a cron and timezone would run.
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Schedule } from "../client/protocol";
+import { declaredTopics, schedulerShardFor, schedulerShardNames } from "../config";
+import { nextSlots } from "../cron/local-time";
+import { runPlan } from "../cron/runner";
+import { planScheduledRun } from "../cron/scheduled-run";
+import type { PutOutcome, SchedulerRpc, ScheduleSpec } from "../durable/scheduler-rpc";
+import type { EdgebeatEnv } from "../env";
+import { requireAdminToken } from "./auth";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import {
+  MAX_SCHEDULE_BYTES,
+  parseListQuery,
+  parsePatchBody,
+  parsePreviewQuery,
+  parsePutBody,
+  parseScheduleId,
+  type ScheduleContext,
+  staticTopicNames,
+} from "./schedule-body";
+import { parseRunsQuery } from "./validate";
+
+export const schedules = new Hono<AppEnv>();
+
+schedules.get("/preview", (c) => {
+  const { timing, after, count } = parsePreviewQuery(c.req.query(), Date.now());
+  return c.json({ runs: nextSlots(timing, after, count) });
+});
+
+schedules.use("*", async (c, next) => {
+  await requireAdminToken(c);
+  await next();
+});
+
+schedules.use(
+  "*",
+  bodyLimit({
+    maxSize: MAX_SCHEDULE_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `A schedules body may be at most ${MAX_SCHEDULE_BYTES} bytes.`);
+    },
+  }),
+);
+
+schedules.get("/", async (c) => {
+  const { job, cursor, limit } = parseListQuery(c.req.query());
+  const query = { job: job ?? null, after: cursor ?? null, limit };
+  const pages = await Promise.all(schedulerShardNames(c.env).map((name) => scheduler(c.env).getByName(name).list(query)));
+  const all = pages.flatMap((page) => page.schedules).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const page = all.slice(0, limit);
+  const more = all.length > limit || pages.some((shardPage) => shardPage.more);
+  return c.json({ schedules: page, cursor: more ? (page.at(-1)?.id ?? null) : null });
+});
+
+schedules.put("/:id", async (c) => {
+  const id = parseScheduleId(c.req.param("id"));
+  const spec = parsePutBody(id, await c.req.text(), scheduleContext(c));
+  const outcome = await shardOf(c.env, id).put(id, spec);
+  const { schedule, created } = saved(id, spec, outcome);
+  return c.json(schedule, created ? 201 : 200);
+});
+
+schedules.get("/:id", async (c) => c.json(await current(c)));
+
+schedules.patch("/:id", async (c) => {
+  const text = await c.req.text();
+  return c.json(await change(c, (schedule) => parsePatchBody(schedule.id, text, schedule, scheduleContext(c))));
+});
+
+schedules.post("/:id/pause", async (c) => c.json(await change(c, (schedule) => ({ ...specOf(schedule), enabled: false }))));
+
+schedules.post("/:id/resume", async (c) => c.json(await change(c, (schedule) => ({ ...specOf(schedule), enabled: true }))));
+
+schedules.post("/:id/run", async (c) => {
+  const schedule = await current(c);
+  const now = Date.now();
+  const run = {
+    scheduleId: schedule.id,
+    job: schedule.job,
+    params: schedule.params,
+    topic: schedule.topic,
+    slot: now,
+    runId: `${schedule.id}@run-${now}`,
+    nextExpectedAt: schedule.nextRunAt ?? now,
+  };
+  const topics = declaredTopics(c.get("jobs"), c.env);
+  return c.json(await runPlan(planScheduledRun(c.get("registry"), run), c.env, topics));
+});
+
+schedules.get("/:id/runs", async (c) => {
+  const schedule = await current(c);
+  const { limit } = parseRunsQuery(c.req.query());
+  return c.json({ schedule: schedule.id, runs: await c.env.TOPIC.getByName(schedule.topic).runs(limit) });
+});
+
+schedules.delete("/:id", async (c) => {
+  const id = parseScheduleId(c.req.param("id"));
+  if (!(await shardOf(c.env, id).remove(id))) throw unknown(id);
+  return c.body(null, 204);
+});
+
+function scheduler(env: EdgebeatEnv): DurableObjectNamespace<SchedulerRpc> {
+  if (env.SCHEDULER === undefined) {
+    throw new ApiError(
+      503,
+      "not_configured",
+      "Runtime schedules are off: bind the Scheduler class as SCHEDULER (docs/schedules.md).",
+    );
+  }
+  return env.SCHEDULER;
+}
+
+function shardOf(env: EdgebeatEnv, id: string): DurableObjectStub<SchedulerRpc> {
+  return scheduler(env).getByName(schedulerShardFor(env, id));
+}
+
+function scheduleContext(c: Context<AppEnv>): ScheduleContext {
+  return { jobs: c.get("registry"), declared: staticTopicNames(declaredTopics(c.get("jobs"), c.env)) };
+}
+
+function unknown(id: string): ApiError {
+  return new ApiError(404, "unknown_schedule", `No schedule "${id}": create it with PUT /schedules/${id}.`);
+}
+
+async function current(c: Context<AppEnv>): Promise<Schedule> {
+  const id = parseScheduleId(c.req.param("id") ?? "");
+  const schedule = await shardOf(c.env, id).get(id);
+  if (schedule === null) throw unknown(id);
+  return schedule;
+}
+
+function specOf({
+  id: _i,
+  state: _s,
+  revision: _r,
+  createdAt: _c,
+  updatedAt: _u,
+  nextRunAt: _n,
+  nextRuns: _x,
+  ...spec
+}: Schedule): ScheduleSpec {
+  return spec;
+}
+
+/** Reads, changes and saves a schedule at the revision it read; a change in between is read again (3 tries). */
+async function change(c: Context<AppEnv>, edit: (schedule: Schedule) => ScheduleSpec): Promise<Schedule> {
+  for (let attempt = 1; ; attempt++) {
+    const schedule = await current(c);
+    const spec = edit(schedule);
+    const outcome = await shardOf(c.env, schedule.id).put(schedule.id, spec, schedule.revision);
+    if (!outcome.ok && outcome.conflict === "revision" && attempt < 3) continue;
+    return saved(schedule.id, spec, outcome).schedule;
+  }
+}
+
+function saved(id: string, spec: ScheduleSpec, outcome: PutOutcome): { schedule: Schedule; created: boolean } {
+  if (outcome.ok) return outcome;
+  if (outcome.conflict === "topic") {
+    throw new ApiError(
+      409,
+      "topic_taken",
+      `Topic "${spec.topic}" belongs to schedule "${outcome.owner}": give schedule ${id} another topic.`,
+    );
+  }
+  throw new ApiError(409, "schedule_changed", `Schedule ${id} kept changing while this request changed it: send it again.`);
+}

@@ -1,0 +1,143 @@
+/**
+ * The Scheduler's alarm: due slots run through the JobRunner (ctx.exports) exactly once each, by
+ * the missed-run policy; deletes and pauses stop them; the heartbeat re-arms a lost alarm.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { schedulerShardNames } from "../../src/config";
+import { addPendingRun } from "../../src/durable/schedule-store";
+import { api, moveNextAt, REFUSED_URL, shardOf } from "../helpers/schedules";
+
+const MINUTE = 60_000;
+const thisMinute = () => Math.floor(Date.now() / MINUTE) * MINUTE;
+
+async function create(id: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const body = { job: "uptime", params: { url: REFUSED_URL }, cron: "* * * * *", ...extra };
+  expect((await api("PUT", `/schedules/${id}`, body)).status).toBe(201);
+}
+
+const topic = (id: string) => env.TOPIC.getByName(`uptime.${id}`);
+const runIds = async (id: string) => (await topic(id).history(0, 100)).map((frame) => frame.runId);
+const ledger = async (id: string) =>
+  (await topic(id).runs(100)).map(({ runId, status, error }) => ({ runId, status, ...(status === "skipped" && { error }) }));
+const nextAt = (id: string) =>
+  runInDurableObject(
+    shardOf(id),
+    (_instance, state) =>
+      state.storage.sql.exec<{ next_at: number | null }>("SELECT next_at FROM runtime_schedules WHERE id = ?", id).one().next_at,
+  );
+
+describe("a Scheduler shard's alarm", () => {
+  it("runs a due slot with runId <id>@<slot>, once however often the alarm repeats, and moves to the next slot", async () => {
+    await create("due");
+    const slot = thisMinute();
+    await moveNextAt("due", slot);
+    await runDurableObjectAlarm(shardOf("due"));
+    const [frame] = await topic("due").history(0, 10);
+    expect(frame).toMatchObject({
+      seq: 1,
+      runId: `due@${slot}`,
+      job: "uptime",
+      scheduledTime: slot,
+      nextExpectedAt: slot + MINUTE,
+      value: { probes: [{ url: REFUSED_URL, ok: false }] },
+    });
+    expect(await nextAt("due")).toBe(slot + MINUTE);
+    // The platform may run an alarm twice: the same slot publishes once.
+    await moveNextAt("due", slot);
+    await runDurableObjectAlarm(shardOf("due"));
+    expect(await runIds("due")).toEqual([`due@${slot}`]);
+    expect(await ledger("due")).toEqual([
+      { runId: `due@${slot}`, status: "duplicate" },
+      { runId: `due@${slot}`, status: "ok" },
+    ]);
+  });
+
+  it("skip: after downtime runs only an on-time slot, and records the missed ones as one skipped row", async () => {
+    await create("skipper");
+    const slot = thisMinute();
+    await moveNextAt("skipper", slot - 5 * MINUTE);
+    await runDurableObjectAlarm(shardOf("skipper"));
+    expect(await runIds("skipper")).toEqual([`skipper@${slot}`]);
+    const rows = await ledger("skipper");
+    expect(rows).toContainEqual({
+      runId: `skipper@${slot - 5 * MINUTE}`,
+      status: "skipped",
+      error: expect.stringMatching(/^Schedule skipper \(missed: "skip"\) passed over 5 slots from /),
+    });
+    expect(rows).toHaveLength(2);
+  });
+
+  it("skip runs nothing when even the newest missed slot is late; latest runs that one", async () => {
+    const yearly = { cron: "0 0 1 1 *" };
+    const newYear = Date.UTC(new Date().getUTCFullYear(), 0, 1);
+    await create("yearly-skip", yearly);
+    await create("yearly-latest", { ...yearly, missed: "latest" });
+    for (const id of ["yearly-skip", "yearly-latest"]) {
+      await moveNextAt(id, newYear);
+      await runDurableObjectAlarm(shardOf(id));
+      expect(await nextAt(id)).toBe(Date.UTC(new Date().getUTCFullYear() + 1, 0, 1));
+    }
+    expect(await runIds("yearly-skip")).toEqual([]);
+    expect((await ledger("yearly-skip")).map((row) => row.status)).toEqual(["skipped"]);
+    expect(await runIds("yearly-latest")).toEqual([`yearly-latest@${newYear}`]);
+  });
+
+  it("all: runs every missed slot oldest first, at most missedLimit (the newest), and records the rest", async () => {
+    await create("catch-up", { missed: "all", missedLimit: 3 });
+    const slot = thisMinute();
+    await moveNextAt("catch-up", slot - 5 * MINUTE);
+    await runDurableObjectAlarm(shardOf("catch-up"));
+    expect(await runIds("catch-up")).toEqual([slot - 2 * MINUTE, slot - MINUTE, slot].map((at) => `catch-up@${at}`));
+    expect(await ledger("catch-up")).toContainEqual({
+      runId: `catch-up@${slot - 5 * MINUTE}`,
+      status: "skipped",
+      error: expect.stringContaining("passed over 3 slots"),
+    });
+  });
+
+  it("hands over a run taken before a restart, and a deleted schedule's taken runs never run", async () => {
+    await create("taken");
+    await create("gone");
+    const slot = thisMinute() - MINUTE;
+    await runInDurableObject(shardOf("taken"), (_instance, state) => {
+      const run = { job: "uptime", params: { url: REFUSED_URL }, slot, nextExpectedAt: slot + MINUTE };
+      addPendingRun(state.storage.sql, { ...run, scheduleId: "taken", topic: "uptime.taken", runId: `taken@${slot}` });
+    });
+    await runInDurableObject(shardOf("gone"), (_instance, state) => {
+      const run = { job: "uptime", params: { url: REFUSED_URL }, slot, nextExpectedAt: slot + MINUTE };
+      addPendingRun(state.storage.sql, { ...run, scheduleId: "gone", topic: "uptime.gone", runId: `gone@${slot}` });
+    });
+    expect((await api("DELETE", "/schedules/gone")).status).toBe(204);
+    await moveNextAt("taken", Date.now() + 3_600_000);
+    await runDurableObjectAlarm(shardOf("taken"));
+    await runDurableObjectAlarm(shardOf("gone"));
+    expect(await runIds("taken")).toEqual([`taken@${slot}`]);
+    expect(await runIds("gone")).toEqual([]);
+  });
+
+  it("leaves one schedule and one topic claim after 10 concurrent PUTs of one id with different topics", async () => {
+    const puts = Array.from({ length: 10 }, (_, i) =>
+      api("PUT", "/schedules/racy", { job: "uptime", params: { url: REFUSED_URL }, every: "1m", topic: `racy.${i}` }),
+    );
+    const answers = await Promise.all(puts);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    const final = await api("GET", "/schedules/racy");
+    expect(final.body.revision).toBe(10);
+    const claims = (await Promise.all(schedulerShardNames(env).map((name) => env.SCHEDULER.getByName(name).listTopics())))
+      .flat()
+      .filter((claim) => claim.scheduleId === "racy");
+    expect(claims.map((claim) => claim.topic)).toEqual([final.body.topic]);
+  });
+});
+
+describe("the heartbeat", () => {
+  it("re-arms a shard whose alarm is lost, and leaves a healthy one alone", async () => {
+    await create("beat");
+    await runInDurableObject(shardOf("beat"), (_instance, state) => state.storage.deleteAlarm());
+    const first = await shardOf("beat").heartbeat();
+    expect(first).toMatchObject({ rearmed: true, alarm: await nextAt("beat") });
+    expect(await shardOf("beat").heartbeat()).toMatchObject({ rearmed: false, alarm: first.alarm });
+  });
+});

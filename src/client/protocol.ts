@@ -212,6 +212,8 @@ export interface JobStatus {
   nextRunAt: number | null;
   status: TopicState;
   detail: string;
+  /** Runtime schedules of this job (`GET /schedules?job=`); each has its own topic. */
+  schedules: number;
 }
 
 /** The `system` job's value: live counts of every declared topic. */

@@ -100,6 +100,15 @@ export function listSchedules(sql: SqlStorage, job: string | null, after: string
   return rows.map(parseRow);
 }
 
+export function countByJob(sql: SqlStorage): Record<string, number> {
+  const rows = sql
+    .exec<{ job: string; n: number }>(
+      "SELECT json_extract(spec, '$.job') AS job, COUNT(*) AS n FROM runtime_schedules GROUP BY job",
+    )
+    .toArray();
+  return Object.fromEntries(rows.map((row) => [row.job, row.n]));
+}
+
 export function countSchedules(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runtime_schedules").one().n;
 }

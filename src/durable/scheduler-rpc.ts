@@ -71,6 +71,8 @@ export interface SchedulerRpc extends Rpc.DurableObjectBranded {
   get(id: string): Promise<Schedule | null>;
   /** Schedules with id after `after`, in id order, of `job` when given. */
   list(query: { job: string | null; after: string | null; limit: number }): Promise<SchedulePage>;
+  /** How many schedules each job has on this shard. */
+  countByJob(): Promise<Record<string, number>>;
   /** Deletes schedule `id`: nothing of it runs again; its topic is no longer declared. False when there was none. */
   remove(id: string): Promise<boolean>;
   /** The `* * * * *` heartbeat: re-arms this shard's alarm if it is missing or overdue. */

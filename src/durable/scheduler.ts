@@ -75,6 +75,10 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     return { schedules: rows.slice(0, limit).map(store.scheduleView), more: rows.length > limit };
   }
 
+  async countByJob(): Promise<Record<string, number>> {
+    return store.countByJob(this.#sql);
+  }
+
   async remove(id: string): Promise<boolean> {
     return this.#serially(id, async () => {
       const current = store.getSchedule(this.#sql, id);

@@ -1,7 +1,9 @@
 /** `/jobs`: every job with its last run, next run and status; `/jobs/:name/runs`: its run ledger. */
 import { Hono } from "hono";
 import type { JobStatus } from "../client/protocol";
+import { schedulerShardNames } from "../config";
 import { nextRunAfter } from "../cron/next-run";
+import type { EdgebeatEnv } from "../env";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { parseRunsQuery } from "./validate";
@@ -10,6 +12,7 @@ export const jobs = new Hono<AppEnv>();
 
 jobs.get("/", async (c) => {
   const now = Date.now();
+  const counts = await scheduleCounts(c.env);
   const list = await Promise.all(
     c.get("jobs").map(async (job) => {
       const health = await c.env.TOPIC.getByName(job.topic).jobHealth();
@@ -24,6 +27,7 @@ jobs.get("/", async (c) => {
         nextRunAt: job.every === null ? nextRunAfter(job.schedule, now) : health.nextTickAt,
         status: health.status,
         detail: health.detail,
+        schedules: counts[job.name] ?? 0,
       } satisfies JobStatus;
     }),
   );
@@ -37,3 +41,13 @@ jobs.get("/:name/runs", async (c) => {
   const { limit } = parseRunsQuery(c.req.query());
   return c.json({ job: job.name, runs: await c.env.TOPIC.getByName(job.topic).runs(limit) });
 });
+
+/** Runtime schedules per job, over every Scheduler shard; none without a SCHEDULER binding. */
+async function scheduleCounts(env: EdgebeatEnv): Promise<Record<string, number>> {
+  const namespace = env.SCHEDULER;
+  if (namespace === undefined) return {};
+  const counts = await Promise.all(schedulerShardNames(env).map((name) => namespace.getByName(name).countByJob()));
+  const total: Record<string, number> = {};
+  for (const shard of counts) for (const [job, n] of Object.entries(shard)) total[job] = (total[job] ?? 0) + n;
+  return total;
+}

@@ -1,8 +1,9 @@
 /** `GET /metrics`: Prometheus text exposition (version 0.0.4) of every topic and job, read from the topic objects. */
 import { Hono } from "hono";
-import type { RunStatus } from "../client/protocol";
+import type { RunStatus, TopicInfo } from "../client/protocol";
 import { declaredTopics } from "../config";
 import type { AppEnv } from "./env";
+import { scheduleTopics } from "./validate";
 
 type Sample = [labels: Record<string, string>, value: number];
 
@@ -33,16 +34,22 @@ export function exposition(families: readonly Family[]): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** A job series' labels: its job, and for a runtime schedule's topic the schedule's id. */
+function jobLabels(info: TopicInfo): Record<string, string> {
+  return info.scheduleId === undefined ? { job: info.job as string } : { job: info.job as string, schedule: info.scheduleId };
+}
+
 export const metrics = new Hono<AppEnv>();
 
 metrics.get("/", async (c) => {
-  const topics = declaredTopics(c.get("jobs"), c.env);
+  // Runtime schedules' topics too: their job series carry a `schedule` label beside `job`.
+  const topics = [...declaredTopics(c.get("jobs"), c.env), ...(await scheduleTopics(c.env))];
   const rows = await Promise.all(topics.map(async (info) => ({ info, m: await c.env.TOPIC.getByName(info.topic).metrics() })));
   const perTopic = (pick: (row: (typeof rows)[number]) => number) =>
     rows.map((row) => ({ sample: [{ topic: row.info.topic }, pick(row)] as Sample }));
   const jobRows = rows.filter((row) => row.info.job !== null);
   const perJob = (pick: (row: (typeof rows)[number]) => number, suffix?: string) =>
-    jobRows.map((row) => ({ suffix, sample: [{ job: row.info.job as string }, pick(row)] as Sample }));
+    jobRows.map((row) => ({ suffix, sample: [jobLabels(row.info), pick(row)] as Sample }));
   const families: Family[] = [
     {
       name: "edgebeat_topic_subscribers",
@@ -74,7 +81,7 @@ metrics.get("/", async (c) => {
       type: "counter",
       samples: jobRows.flatMap((row) =>
         RUN_STATUSES.map((status) => ({
-          sample: [{ job: row.info.job as string, status }, row.m.counters[`runs_${status}`]] as Sample,
+          sample: [{ ...jobLabels(row.info), status }, row.m.counters[`runs_${status}`]] as Sample,
         })),
       ),
     },

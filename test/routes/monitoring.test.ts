@@ -76,6 +76,7 @@ describe("GET /jobs", () => {
       nextRunAt: nextRunBetween(job, before, after),
       status: "ok",
       detail: "",
+      schedules: 0,
     });
     const seeded: Record<string, Partial<JobStatus>> = {
       [healthy.name]: { lastRun: healthyRun("duplicate", 10), lastSuccessAt: T + 250, detail: "Runs arrive on time." },

@@ -60,6 +60,13 @@ describe("PUT /schedules/:id", () => {
     });
     expect(topics.slice(0, TOPICS.length)).toEqual(TOPICS);
     expect((await fetchWorker("/topics/uptime.listed")).status).toBe(200);
+    // Counted by its job in /jobs, and as a topic (with its schedule's id) in /metrics.
+    const { jobs } = (await (await fetchWorker("/jobs")).json()) as { jobs: { name: string; schedules: number }[] };
+    const counted = (await api("GET", "/schedules?job=uptime&limit=200")).body as unknown as { schedules: unknown[] };
+    expect(jobs.find((job) => job.name === "uptime")?.schedules).toBe(counted.schedules.length);
+    const metrics = await (await fetchWorker("/metrics")).text();
+    expect(metrics).toContain('edgebeat_topic_subscribers{topic="uptime.listed"} 0');
+    expect(metrics).toContain('edgebeat_job_runs_total{job="uptime",schedule="listed",status="ok"} 0');
     const socket = await openSocket("/topics/uptime.listed");
     expect(await socket.nextFrame()).toMatchObject({ type: "hello", topic: "uptime.listed", seq: 0 });
     expect((await api("DELETE", "/schedules/listed")).status).toBe(204);

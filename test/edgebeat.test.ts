@@ -13,7 +13,16 @@ const job = (name: string, extra: Partial<Parameters<typeof defineJob>[0]> = {})
 describe("createEdgebeat", () => {
   it("returns the Worker's handlers, its classes and the Hono app", () => {
     const edgebeat = createEdgebeat({ jobs: JOBS });
-    expect(Object.keys(edgebeat).sort()).toEqual(["JobRunner", "Scheduler", "Topic", "TopicShard", "app", "fetch", "jobs", "scheduled"]);
+    expect(Object.keys(edgebeat).sort()).toEqual([
+      "JobRunner",
+      "Scheduler",
+      "Topic",
+      "TopicShard",
+      "app",
+      "fetch",
+      "jobs",
+      "scheduled",
+    ]);
     expect(edgebeat.jobs).toBe(JOBS);
   });
 
@@ -68,6 +77,18 @@ describe("edgebeat/testing crons check", () => {
         '- cron "0 * * * *" runs no job: remove it from [triggers] crons',
         '- cron "0 * * * *" is listed more than once: list it once',
       ].join("\n"),
+    );
+  });
+
+  it("needs the heartbeat's * * * * * when the Worker binds SCHEDULER, and counts it as used", () => {
+    const hourly = [job("c", { schedule: "0 * * * *" })];
+    const scheduler = { durable_objects: { bindings: [{ name: "SCHEDULER", class_name: "Scheduler" }] } };
+    expect(() => assertCronsMatchJobs(hourly, { ...scheduler, triggers: { crons: ["0 * * * *"] } })).toThrow(
+      `- job "(runtime schedules' heartbeat)" runs on "* * * * *", which no Cron Trigger fires: add it to [triggers] crons`,
+    );
+    expect(() => assertCronsMatchJobs(hourly, { ...scheduler, triggers: { crons: ["0 * * * *", "* * * * *"] } })).not.toThrow();
+    expect(() => assertCronsMatchJobs(hourly, { triggers: { crons: ["0 * * * *", "* * * * *"] } })).toThrow(
+      '- cron "* * * * *" runs no job: remove it from [triggers] crons',
     );
   });
 

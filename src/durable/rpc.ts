@@ -92,6 +92,8 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
   publish(input: PublishInput): Promise<PublishResult>;
   /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
   recordFailure(failure: FailedRun): Promise<void>;
+  /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */
+  rest(detail: string): Promise<void>;
   /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
   recordSkipped(skipped: SkippedRuns): Promise<void>;
   /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */

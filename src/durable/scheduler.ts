@@ -59,6 +59,9 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
         return store.saveSchedule(this.#sql, id, spec, nextAt, now);
       });
       await this.#arm();
+      if (!spec.enabled && (current === null || current.spec.enabled)) {
+        await this.#rest(spec.topic, `Schedule ${id} is paused: nothing runs until it resumes.`);
+      }
       if (current !== null && current.spec.topic !== spec.topic)
         await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
       return { ok: true, schedule: store.scheduleView(row), created: current === null };
@@ -87,6 +90,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
       store.deleteSchedule(this.#sql, id);
       await this.#arm();
+      await this.#rest(current.spec.topic, `Schedule ${id} was deleted: nothing runs here any more.`);
       return true;
     });
   }
@@ -204,6 +208,15 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  }
+
+  /** Tells a topic it is not meant to get runs (so it never turns stale); a topic that cannot be told is only logged. */
+  async #rest(topic: string, detail: string): Promise<void> {
+    try {
+      await this.env.TOPIC.getByName(topic).rest(detail);
+    } catch (error) {
+      console.error(JSON.stringify({ event: "topic_not_rested", topic, error: String(error) }));
+    }
   }
 
   /** When the alarm should next fire: the earliest next slot, or soon while runs wait to be handed over. */

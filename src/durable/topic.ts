@@ -95,6 +95,13 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     await armAlarm(this.ctx.storage);
   }
 
+  /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */
+  async rest(detail: string): Promise<void> {
+    clearWakeup(this.#sql, "stale");
+    this.#setStatus("ok", detail);
+    await armAlarm(this.ctx.storage);
+  }
+
   /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
   async recordSkipped(skipped: SkippedRuns): Promise<void> {
     recordSkippedRuns(this.#sql, skipped, Date.now());

@@ -132,6 +132,33 @@ describe("a Scheduler shard's alarm", () => {
   });
 });
 
+describe("freshness of a schedule's topic", () => {
+  const staleAt = (id: string) =>
+    runInDurableObject(
+      topic(id),
+      (_instance, state) =>
+        state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").toArray()[0]?.at ?? null,
+    );
+
+  it("has a deadline while the schedule runs, and none while it is paused or after it is deleted", async () => {
+    await create("resting");
+    const slot = thisMinute();
+    await moveNextAt("resting", slot);
+    await runDurableObjectAlarm(shardOf("resting"));
+    expect(await staleAt("resting")).toBe(slot + MINUTE + 60_000);
+    await api("POST", "/schedules/resting/pause");
+    expect(await staleAt("resting")).toBeNull();
+    expect(await topic("resting").jobHealth()).toMatchObject({
+      status: "ok",
+      detail: "Schedule resting is paused: nothing runs until it resumes.",
+    });
+    await api("POST", "/schedules/resting/resume");
+    await api("DELETE", "/schedules/resting");
+    expect(await staleAt("resting")).toBeNull();
+    expect((await topic("resting").jobHealth()).detail).toBe("Schedule resting was deleted: nothing runs here any more.");
+  });
+});
+
 describe("the heartbeat", () => {
   it("re-arms a shard whose alarm is lost, and leaves a healthy one alone", async () => {
     await create("beat");

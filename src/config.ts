@@ -140,3 +140,13 @@ export function schedulerShardFor(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">, ke
   for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
   return `scheduler/${hash % schedulerShardCount(env)}`;
 }
+
+/** The most Server-Sent Events streams one topic holds open (MAX_STREAMS). */
+export function maxStreams(env: Pick<EdgebeatEnv, "MAX_STREAMS">): number {
+  return positiveIntVar("MAX_STREAMS", env.MAX_STREAMS, 1_000);
+}
+
+/** How long one stream stays open before the client reconnects and resumes (STREAM_LIFETIME_SECONDS). */
+export function streamLifetimeMs(env: Pick<EdgebeatEnv, "STREAM_LIFETIME_SECONDS">): number {
+  return positiveIntVar("STREAM_LIFETIME_SECONDS", env.STREAM_LIFETIME_SECONDS, 300) * 1_000;
+}

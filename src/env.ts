@@ -36,6 +36,10 @@ export interface EdgebeatVars {
   CLIENT_RATE_BURST?: string;
   CLIENT_RATE_PER_SECOND?: string;
   SHARDS?: string;
+  /** Most Server-Sent Events streams one topic holds open (default 1000). */
+  MAX_STREAMS?: string;
+  /** Seconds a stream stays open before the client reconnects and resumes (default 300). */
+  STREAM_LIFETIME_SECONDS?: string;
   BATCH?: string;
 }
 

@@ -246,3 +246,14 @@ export type EventsValue = {
   windowEnd: number;
   types: { type: string; count: number; sum: number }[];
 };
+
+/** The `id:` of a Server-Sent Events event (`GET /topics/:topic/events`): the epoch and the last seq it carries, as a resume needs them. */
+export function eventId(epoch: string, seq: number): string {
+  return `${epoch}:${seq}`;
+}
+
+/** A Last-Event-ID as `since` and `epoch`; null when absent, malformed or out of range. */
+export function parseEventId(text: string | null): { since: number; epoch: string } | null {
+  const match = /^([\w-]{1,64}):(\d{1,15})$/.exec(text ?? "");
+  return match ? { epoch: match[1] as string, since: Number(match[2]) } : null;
+}

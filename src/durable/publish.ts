@@ -5,12 +5,13 @@
  */
 import type { MetricFrame } from "../client/protocol";
 import { encodeFrame } from "../client/protocol";
+import { type Packed, packBatches } from "./batch";
 import { type BatchDecision, type BatchWindow, decideBroadcast } from "./batch-decision";
 import { pushDeadline } from "./freshness";
 import { addCounter, recordPublishedRun } from "./ledger";
 import type { PublishInput } from "./rpc";
-import { appendFrame, dedupeKey, readState, rememberKey, seenSeq, writeSeq } from "./store";
-import { setWakeupIfAbsent } from "./wakeups";
+import { appendFrame, dedupeKey, framesAfter, readState, rememberKey, seenSeq, writeSent, writeSeq } from "./store";
+import { clearWakeup, setWakeupIfAbsent } from "./wakeups";
 
 export interface PublishRequest {
   topic: string;
@@ -48,6 +49,19 @@ export function storePublish(sql: SqlStorage, { topic, input, batch, historyLimi
   recordPublishedRun(sql, input, topic, "ok", seq);
   pushDeadline(sql, input, now);
   return { duplicate: false, seq, text, action: decision.action, newBatch };
+}
+
+/**
+ * Takes every stored metric not yet broadcast (clearing the flush wake-up), packed as few `batch`
+ * frames as packBatches allows; none when nothing waits. Frames already pruned are skipped.
+ */
+export function takeUnsent(sql: SqlStorage, topic: string): Packed[] {
+  clearWakeup(sql, "flush");
+  const { seq, sent } = readState(sql);
+  if (seq <= sent) return [];
+  const frames = framesAfter(sql, sent);
+  writeSent(sql, seq);
+  return packBatches(topic, frames, seq - frames.length + 1);
 }
 
 /** The frame a publish is stored and sent as. */

@@ -102,8 +102,8 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
   snapshot(): Promise<TopicSnapshot>;
   /** Live counts for the `system` job, without the latest value. */
   counts(): Promise<{ subscribers: number; published: number }>;
-  /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
-  history(since: number, limit: number): Promise<MetricFrame[]>;
+  /** Kept metric frames with `seq > since`, oldest first, at most `limit`; with `waitMs`, none yet waits up to that long for one (long-poll). */
+  history(since: number, limit: number, waitMs?: number): Promise<MetricFrame[]>;
   /** The run ledger, newest first. */
   runs(limit: number): Promise<RunRecord[]>;
   /** The feeding job's last run, last success, status and next tick. */

@@ -13,6 +13,7 @@ import { nextSlot } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";
 import { jobRunner } from "./job-runner";
 import { dueSlots } from "./missed";
+import { objectName } from "./names";
 import * as store from "./schedule-store";
 import type { HeartbeatReport, PutOutcome, SchedulePage, SchedulerRpc, ScheduleSpec, TopicClaim } from "./scheduler-rpc";
 import { migrate } from "./schema";
@@ -243,9 +244,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
   }
 
   #name(): string {
-    const name = this.ctx.id.name;
-    if (name === undefined) throw new Error("Scheduler objects are addressed by name: use env.SCHEDULER.getByName(shard).");
-    return name;
+    return objectName(this.ctx, 'env.SCHEDULER.getByName("scheduler/<n>")');
   }
 
   /** Runs `work` after every earlier change to schedule `id` on this object has finished. */

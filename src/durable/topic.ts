@@ -12,9 +12,17 @@ import {
   type TopicSnapshot,
   type TopicState,
 } from "../client/protocol";
-import { batchIntervalMs, clientRatePolicy, historyLimit, maxSubscribers, shardNames } from "../config";
+import {
+  batchIntervalMs,
+  clientRatePolicy,
+  historyLimit,
+  maxStreams,
+  maxSubscribers,
+  shardNames,
+  streamLifetimeMs,
+} from "../config";
 import type { EdgebeatEnv } from "../env";
-import { packBatches } from "./batch";
+import { Audience } from "./audience";
 import { nextFlushAfter } from "./batch-decision";
 import { nextTickAt, rearmCadence, takeTick } from "./cadence";
 import { ShardFanout } from "./fanout";
@@ -22,7 +30,8 @@ import { changeStatus, failingDetail, ON_TIME, pushDeadline, staleDetail } from 
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
 import { lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkippedRuns } from "./ledger";
-import { storePublish } from "./publish";
+import { objectName } from "./names";
+import { storePublish, takeUnsent } from "./publish";
 import type {
   CadenceReport,
   FailedRun,
@@ -37,6 +46,7 @@ import type {
 import type { SkippedRuns } from "./scheduler-rpc";
 import { migrate } from "./schema";
 import * as store from "./store";
+import { isStreamRequest, Streams } from "./streams";
 import { Subscribers } from "./subscribers";
 import { armAlarm, clearWakeup, dueWakeups } from "./wakeups";
 
@@ -44,8 +54,9 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
-  #fanout: ShardFanout | undefined;
+  #audience: Audience | undefined;
   #batchIntervalMs: number | null | undefined;
+  readonly #streams: Streams;
   /** Metrics wait for a batch until then (in memory only: after a restart the next publish sends at once). */
   #nextFlushAt = 0;
 
@@ -56,6 +67,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     this.#sql = ctx.storage.sql;
     this.#historyLimit = historyLimit(env);
     this.#sockets = new Subscribers(ctx, () => this.#topic(), clientRatePolicy(env), maxSubscribers(env));
+    this.#streams = new Streams(maxStreams(env), streamLifetimeMs(env));
     migrate(this.#sql);
   }
 
@@ -123,7 +135,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
       topic: this.#topic(),
       seq: state.seq,
       latest: latest === null ? null : (JSON.parse(latest) as MetricFrame),
-      subscribers: await this.#subscribers(),
+      subscribers: await this.#reach().count(),
       updatedAt: state.updated_at,
       status: state.status,
     };
@@ -131,12 +143,17 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   /** Live counts for the `system` job, without the latest value. */
   async counts(): Promise<{ subscribers: number; published: number }> {
-    return { subscribers: await this.#subscribers(), published: store.readState(this.#sql).seq };
+    return { subscribers: await this.#reach().count(), published: store.readState(this.#sql).seq };
   }
 
   /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
-  async history(since: number, limit: number): Promise<MetricFrame[]> {
-    return store.framesAfter(this.#sql, since, limit).map((frame) => JSON.parse(frame) as MetricFrame);
+  async history(since: number, limit: number, waitMs = 0): Promise<MetricFrame[]> {
+    const read = () => store.framesAfter(this.#sql, since, limit).map((frame) => JSON.parse(frame) as MetricFrame);
+    const kept = read();
+    if (kept.length > 0 || waitMs <= 0) return kept;
+    // Long-poll: hold the call until a metric after `since` is broadcast, or the wait ends.
+    await this.#reach().nextMetric(waitMs);
+    return read();
   }
 
   /** The run ledger, newest first. */
@@ -156,7 +173,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   async metrics(): Promise<TopicMetrics> {
     const state = store.readState(this.#sql);
     return {
-      subscribers: await this.#subscribers(),
+      subscribers: await this.#reach().count(),
       seq: state.seq,
       status: state.status,
       updatedAt: state.updated_at,
@@ -181,6 +198,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
    * join frames are sent before anything else can run, so a racing publish is never missed or repeated.
    */
   override async fetch(request: Request): Promise<Response> {
+    if (isStreamRequest(request)) return this.#streams.accept(request, this.#topic(), (since, epoch) => this.#join(since, epoch));
     const refusal = this.#sockets.refusal(request);
     if (refusal !== null) return refusal;
     const params = new URL(request.url).searchParams;
@@ -230,11 +248,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   }
 
   #topic(): string {
-    const name = this.ctx.id.name;
-    if (name === undefined) {
-      throw new Error("Topic objects are addressed by name: use env.TOPIC.getByName(topic), not an id.");
-    }
-    return name;
+    return objectName(this.ctx, "env.TOPIC.getByName(topic)");
   }
 
   /** Stores the status, and tells every subscriber when freshness says the change is news. */
@@ -260,35 +274,27 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
    * lone one stays a `metric` frame). Frames already pruned are skipped; a client sees the gap and resumes.
    */
   #flush(now: number): void {
-    clearWakeup(this.#sql, "flush");
-    const { seq, sent } = store.readState(this.#sql);
-    if (seq <= sent) return;
-    const frames = store.framesAfter(this.#sql, sent);
-    store.writeSent(this.#sql, seq);
+    const unsent = takeUnsent(this.#sql, this.#topic());
+    if (unsent.length === 0) return;
     this.#nextFlushAt = nextFlushAfter(this.#batchInterval(), now);
-    for (const { text, first, last } of packBatches(this.#topic(), frames, seq - frames.length + 1)) {
-      this.#broadcast(text, last, first);
-    }
+    for (const { text, first, last } of unsent) this.#broadcast(text, last, first);
   }
 
-  /** Sends a frame to this object's sockets and to every shard; `seq` is its last metric seq (null for a status). */
+  /** Sends a frame to every socket, stream and shard; `seq` is its last metric seq (null for a status). */
   #broadcast(text: string, seq: number | null, first = seq): void {
-    this.#sockets.broadcast(text);
-    const fanout = this.#shards();
-    if (fanout.isSharded) fanout.deliver(text, seq, first, store.readState(this.#sql).epoch);
+    this.#reach().send(text, seq, first);
   }
 
-  /** This topic's shards (none unless SHARDS lists it); read from the configuration once per instance. */
-  #shards(): ShardFanout {
-    this.#fanout ??= new ShardFanout(this.env.SHARD, shardNames(this.env, this.#topic()), this.#topic(), (promise) =>
-      this.ctx.waitUntil(promise),
-    );
-    return this.#fanout;
-  }
-
-  /** Open sockets here and on every shard. */
-  async #subscribers(): Promise<number> {
-    const onShards = await this.#shards().count();
-    return onShards + this.#sockets.count();
+  /** Everyone this topic's frames reach; its shards (none unless SHARDS lists it) are read from the configuration once. */
+  #reach(): Audience {
+    if (this.#audience !== undefined) return this.#audience;
+    const topic = this.#topic();
+    const fanout = new ShardFanout(this.env.SHARD, shardNames(this.env, topic), topic, (work) => this.ctx.waitUntil(work));
+    let epoch: string | undefined;
+    this.#audience = new Audience(this.#sockets, this.#streams, fanout, () => {
+      epoch ??= store.readState(this.#sql).epoch;
+      return epoch;
+    });
+    return this.#audience;
   }
 }

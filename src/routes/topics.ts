@@ -1,6 +1,7 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { parseEventId } from "../client/protocol";
 import { declaredTopics, listVar, shardNames } from "../config";
 import type { EdgebeatEnv } from "../env";
 import { requirePublishToken, requireSubscribeToken } from "./auth";
@@ -34,11 +35,24 @@ topics.get("/:topic", async (c) => {
   return subscriberObject(c.env, info.topic).fetch(c.req.raw);
 });
 
+topics.get("/:topic/events", async (c) => {
+  const info = await declaredTopic(c);
+  if (info.private) await requireSubscribeToken(c, info.topic);
+  parseSubscribeQuery(c.req.query());
+  const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("lastEventId");
+  if (lastEventId !== undefined && lastEventId !== "" && parseEventId(lastEventId) === null) {
+    throw new ApiError(400, "bad_last_event_id", "Last-Event-ID must be an id this stream sent: <epoch>:<seq>.");
+  }
+  // Streams live on the topic's owner (shards hold WebSockets only); it answers with the stream itself.
+  return c.env.TOPIC.getByName(info.topic).fetch(c.req.raw);
+});
+
 topics.get("/:topic/history", async (c) => {
   const info = await declaredTopic(c);
   if (info.private) await requireSubscribeToken(c, info.topic);
-  const { since, limit } = parseHistoryQuery(c.req.query());
-  return c.json({ topic: info.topic, messages: await c.env.TOPIC.getByName(info.topic).history(since, limit) });
+  const { since, limit, wait } = parseHistoryQuery(c.req.query());
+  const messages = await c.env.TOPIC.getByName(info.topic).history(since, limit, wait * 1_000);
+  return c.json({ topic: info.topic, messages });
 });
 
 topics.post(

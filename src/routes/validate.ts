@@ -24,7 +24,11 @@ const subscribeQuery = z.object({
   epoch: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters").optional(),
 });
 
+/** The longest a long-poll (`GET /topics/:topic/history?wait=`) holds, in seconds. */
+export const MAX_WAIT_SECONDS = 30;
+
 const historyQuery = z.object({
+  wait: seq.refine((n) => n <= MAX_WAIT_SECONDS, `must be from 0 to ${MAX_WAIT_SECONDS} seconds`).default(0),
   since: seq.default(0),
   limit: seq
     .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `must be from 1 to ${MAX_HISTORY_LIMIT}`)

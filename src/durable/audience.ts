@@ -1,0 +1,53 @@
+/**
+ * Everyone a topic's frames reach: the owner's own WebSockets (hibernatable) and Server-Sent Events
+ * streams, and, for a sharded topic, its shards. One `send` per frame; one count of them all.
+ */
+
+import { eventId } from "../client/protocol";
+import type { ShardFanout } from "./fanout";
+import { type Streams, sseEvent } from "./streams";
+import type { Subscribers } from "./subscribers";
+
+export class Audience {
+  /** Long-polls waiting for the next metric broadcast. */
+  readonly #waiting = new Set<() => void>();
+
+  constructor(
+    readonly sockets: Subscribers,
+    readonly streams: Streams,
+    private readonly shards: ShardFanout,
+    /** The topic's epoch, for stream event ids and shards (it never changes once set). */
+    private readonly epoch: () => string,
+  ) {}
+
+  /** Sends a frame to every socket, stream and shard; `seq` is its last metric seq (null for a status), `first` a batch's first. */
+  send(text: string, seq: number | null, first = seq): void {
+    this.sockets.broadcast(text);
+    if (this.streams.count() > 0) this.streams.broadcast(sseEvent(text, seq === null ? null : eventId(this.epoch(), seq)));
+    if (this.shards.isSharded) this.shards.deliver(text, seq, first, this.epoch());
+    if (seq !== null) for (const wake of this.#waiting) wake();
+  }
+
+  /** Resolves at the next metric broadcast, or after `timeoutMs`. */
+  nextMetric(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#waiting.add(wake);
+    });
+  }
+
+  /** Long-polls waiting now. */
+  waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** Open sockets here and on every shard, and open streams. */
+  async count(): Promise<number> {
+    return (await this.shards.count()) + this.sockets.count() + this.streams.count();
+  }
+}

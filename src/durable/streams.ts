@@ -1,0 +1,143 @@
+/**
+ * A topic owner's Server-Sent Events streams (`GET /topics/:topic/events`): the same frames as its
+ * WebSockets, each as one `data:` event, metrics (and `hello`) with `id: <epoch>:<seq>` so that
+ * EventSource's own reconnect (`Last-Event-ID`) resumes exactly like `since` + `epoch`.
+ * Unlike a hibernated socket, an open stream keeps the object in memory: streams are capped per
+ * topic, each ends after a maximum lifetime (the client reconnects and resumes), and one shared
+ * timer sends a comment line as keep-alive only while a stream is open.
+ */
+import { eventId, parseEventId, type ServerFrame } from "../client/protocol";
+
+/** Most streams one topic holds open; past it, a new one gets 503 with Retry-After. */
+export const DEFAULT_MAX_STREAMS = 1_000;
+/** A stream ends after this long; EventSource reconnects after `retry` ms with its Last-Event-ID. */
+export const DEFAULT_STREAM_LIFETIME_MS = 5 * 60_000;
+/** A comment line this often keeps proxies from closing an idle stream. */
+export const KEEPALIVE_MS = 25_000;
+/** What EventSource waits before it reconnects, told in each stream's first line. */
+const RETRY_MS = 1_000;
+
+const encoder = new TextEncoder();
+
+interface Stream {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One serialized frame as an event; `id` when it moves the resume point (hello, metric, batch). */
+export function sseEvent(text: string, id: string | null): string {
+  return `${id === null ? "" : `id: ${id}\n`}data: ${text}\n\n`;
+}
+
+/** The resume point a frame moves to, or null for frames that do not (status, pong). */
+export function frameSeq(frame: ServerFrame): number | null {
+  if (frame.type === "hello") return frame.seq;
+  if (frame.type === "metric") return frame.seq;
+  if (frame.type === "batch") return frame.frames.at(-1)?.seq ?? null;
+  return null;
+}
+
+/** Whether a request to the topic object is for a stream (the route forwards `/topics/:topic/events`). */
+export function isStreamRequest(request: Request): boolean {
+  return new URL(request.url).pathname.endsWith("/events");
+}
+
+/** Where a stream starts: Last-Event-ID (header, or `lastEventId` for a first connect), else `since` + `epoch`. */
+function resumePoint(request: Request): { since: number | null; epoch: string | null } {
+  const params = new URL(request.url).searchParams;
+  const last = parseEventId(request.headers.get("Last-Event-ID") ?? params.get("lastEventId"));
+  if (last !== null) return last;
+  return { since: params.has("since") ? Number(params.get("since")) : null, epoch: params.get("epoch") };
+}
+
+export class Streams {
+  readonly #open = new Set<Stream>();
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly max: number,
+    private readonly lifetimeMs: number,
+  ) {}
+
+  count(): number {
+    return this.#open.size;
+  }
+
+  /** Whether another stream may open. */
+  isFull(): boolean {
+    return this.#open.size >= this.max;
+  }
+
+  /**
+   * Accepts a stream: 503 past the cap, else a stream that starts with the join frames for its
+   * resume point (computed in one synchronous step, so no publish is missed or repeated).
+   */
+  accept(request: Request, topic: string, join: (since: number | null, epoch: string | null) => string[]): Response {
+    if (this.isFull()) {
+      const error = { code: "topic_full", message: `Topic "${topic}" has ${this.max} streams, its maximum.` };
+      return Response.json({ error }, { status: 503, headers: { "Retry-After": "30" } });
+    }
+    const { since, epoch } = resumePoint(request);
+    let streamEpoch = epoch ?? "";
+    const events = join(since, epoch).map((text) => {
+      const frame = JSON.parse(text) as ServerFrame;
+      if (frame.type === "hello") streamEpoch = frame.epoch;
+      const seq = frameSeq(frame);
+      return sseEvent(text, seq === null ? null : eventId(streamEpoch, seq));
+    });
+    return this.open(events);
+  }
+
+  /** A new stream that starts with `events` (already encoded) and then gets every broadcast until it ends. */
+  open(events: readonly string[]): Response {
+    let stream: Stream | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n${events.join("")}`));
+        const timer = setTimeout(() => this.#end(stream), this.lifetimeMs);
+        stream = { controller, timer };
+        this.#open.add(stream);
+        this.#keepalive ??= setInterval(() => this.#send(": keep-alive\n\n"), KEEPALIVE_MS);
+      },
+      cancel: () => this.#forget(stream),
+    });
+    return new Response(body, {
+      headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
+    });
+  }
+
+  /** Sends one event to every open stream. */
+  broadcast(event: string): void {
+    if (this.#open.size > 0) this.#send(event);
+  }
+
+  #send(text: string): void {
+    const bytes = encoder.encode(text);
+    for (const stream of this.#open) {
+      try {
+        stream.controller.enqueue(bytes);
+      } catch {
+        this.#forget(stream);
+      }
+    }
+  }
+
+  #end(stream: Stream | undefined): void {
+    if (stream === undefined) return;
+    try {
+      stream.controller.close();
+    } catch {
+      // Already closed by the client.
+    }
+    this.#forget(stream);
+  }
+
+  #forget(stream: Stream | undefined): void {
+    if (stream === undefined || !this.#open.delete(stream)) return;
+    clearTimeout(stream.timer);
+    if (this.#open.size === 0 && this.#keepalive !== undefined) {
+      clearInterval(this.#keepalive);
+      this.#keepalive = undefined;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** The Streams of a topic owner: the cap, the lifetime after which the client resumes, keep-alive only while open. */
+import { describe, expect, it } from "vitest";
+import { encodeFrame, eventId, parseEventId } from "../../src/client/protocol";
+import { Streams, sseEvent } from "../../src/durable/streams";
+import { readSse } from "../helpers/sse";
+
+const hello = encodeFrame({ type: "hello", topic: "t", seq: 3, epoch: "e-1", serverTime: 0 });
+const request = (headers: Record<string, string> = {}) => new Request("http://topic/topics/t/events", { headers });
+
+describe("Streams", () => {
+  it("answers 503 with Retry-After past its cap, and frees a place when a stream ends", async () => {
+    const streams = new Streams(1, 60_000);
+    const first = streams.accept(request(), "t", () => [hello]);
+    expect(first.status).toBe(200);
+    const full = streams.accept(request(), "t", () => [hello]);
+    expect(full.status).toBe(503);
+    expect(full.headers.get("Retry-After")).toBe("30");
+    expect(await full.json()).toEqual({ error: { code: "topic_full", message: 'Topic "t" has 1 streams, its maximum.' } });
+    await readSse(first).close();
+    expect(streams.count()).toBe(0);
+    expect(streams.accept(request(), "t", () => [hello]).status).toBe(200);
+  });
+
+  it("ends a stream after its lifetime, so the client reconnects with its Last-Event-ID", async () => {
+    const streams = new Streams(10, 50);
+    const events = readSse(streams.accept(request(), "t", () => [hello]));
+    expect(await events.next()).toMatchObject({ id: "e-1:3", frame: { type: "hello" } });
+    await expect(events.next(2_000)).rejects.toThrow("the stream ended");
+    expect(streams.count()).toBe(0);
+  });
+
+  it("starts at the resume point the Last-Event-ID names, and ids each metric with the epoch", async () => {
+    const streams = new Streams(10, 60_000);
+    let asked: unknown;
+    const response = streams.accept(request({ "Last-Event-ID": "e-1:2" }), "t", (since, epoch) => {
+      asked = { since, epoch };
+      return [hello];
+    });
+    expect(asked).toEqual({ since: 2, epoch: "e-1" });
+    const events = readSse(response);
+    await events.next();
+    streams.broadcast(sseEvent('{"type":"metric","topic":"t","seq":4}', eventId("e-1", 4)));
+    expect(await events.next()).toEqual({ id: "e-1:4", frame: { type: "metric", topic: "t", seq: 4 } });
+    await events.close();
+    expect(parseEventId("e-1:x")).toBeNull();
+    expect(parseEventId("")).toBeNull();
+  });
+});

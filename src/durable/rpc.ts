@@ -26,6 +26,14 @@ export interface PublishInput {
   run?: RunFacts;
 }
 
+/** A page of kept metrics, with the epoch they belong to and the topic's status (long-poll clients read both). */
+export interface HistoryPage {
+  epoch: string;
+  status: TopicState;
+  detail: string;
+  messages: MetricFrame[];
+}
+
 /** A job run that produced no value; recorded in the ledger and turns the topic `failing`. */
 export interface FailedRun {
   runId: string;
@@ -102,8 +110,10 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
   snapshot(): Promise<TopicSnapshot>;
   /** Live counts for the `system` job, without the latest value. */
   counts(): Promise<{ subscribers: number; published: number }>;
-  /** Kept metric frames with `seq > since`, oldest first, at most `limit`; with `waitMs`, none yet waits up to that long for one (long-poll). */
-  history(since: number, limit: number, waitMs?: number): Promise<MetricFrame[]>;
+  /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
+  history(since: number, limit: number): Promise<MetricFrame[]>;
+  /** History with the epoch and status; with `waitMs`, when none is kept yet, waits up to that long for one (long-poll). */
+  poll(since: number, limit: number, waitMs?: number): Promise<HistoryPage>;
   /** The run ledger, newest first. */
   runs(limit: number): Promise<RunRecord[]>;
   /** The feeding job's last run, last success, status and next tick. */

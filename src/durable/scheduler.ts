@@ -15,7 +15,15 @@ import { jobRunner } from "./job-runner";
 import { dueSlots } from "./missed";
 import { objectName } from "./names";
 import * as store from "./schedule-store";
-import type { HeartbeatReport, PutOutcome, SchedulePage, SchedulerRpc, ScheduleSpec, TopicClaim } from "./scheduler-rpc";
+import type {
+  HeartbeatReport,
+  PutOutcome,
+  ScheduledRun,
+  SchedulePage,
+  SchedulerRpc,
+  ScheduleSpec,
+  TopicClaim,
+} from "./scheduler-rpc";
 import { migrate } from "./schema";
 
 /** Runs handed to the JobRunner at once, per shard. */
@@ -50,10 +58,11 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
         private: spec.private,
         scheduleId: id,
       };
-      const held = await this.#claimsOf(spec.topic).claimTopic(claim);
-      if (!held.ok) return { ok: false, conflict: "topic", owner: held.owner };
+      // The next slot first: a timing that cannot be computed throws before anything is claimed.
       const now = Date.now();
       const nextAt = spec.enabled ? nextSlot(store.timingOf(spec), now) : null;
+      const held = await this.#claimsOf(spec.topic).claimTopic(claim);
+      if (!held.ok) return { ok: false, conflict: "topic", owner: held.owner };
       const row = this.ctx.storage.transactionSync(() => {
         // A paused schedule runs nothing, not even slots already taken.
         if (!spec.enabled) store.dropPendingRuns(this.#sql, id);
@@ -185,30 +194,32 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       }),
     );
     const runner = jobRunner(this.ctx);
-    const queue = store.pendingRuns(this.#sql);
+    // One schedule's runs go one after another, oldest slot first (a catch-up publishes in slot
+    // order); different schedules run side by side, CONCURRENCY at a time.
+    const bySchedule = new Map<string, { run: ScheduledRun; tries: number }[]>();
+    for (const pending of store.pendingRuns(this.#sql)) {
+      bySchedule.set(pending.run.scheduleId, [...(bySchedule.get(pending.run.scheduleId) ?? []), pending]);
+    }
+    const queue = [...bySchedule.values()].map((runs) => runs.sort((a, b) => a.run.slot - b.run.slot));
     const worker = async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const { run, tries } = next;
-        try {
-          await runner.runScheduled(run);
-          store.finishPendingRun(this.#sql, run.runId);
-        } catch (error) {
-          const givingUp = tries + 1 >= MAX_TRIES;
-          if (givingUp) store.finishPendingRun(this.#sql, run.runId);
-          else store.retryPendingRun(this.#sql, run.runId);
-          console.error(
-            JSON.stringify({
-              event: "schedule_run_unhanded",
-              runId: run.runId,
-              tries: tries + 1,
-              givingUp,
-              error: String(error),
-            }),
-          );
-        }
+      for (let runs = queue.shift(); runs !== undefined; runs = queue.shift()) {
+        for (const { run, tries } of runs) await this.#handOverRun(runner, run, tries);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  }
+
+  async #handOverRun(runner: ReturnType<typeof jobRunner>, run: ScheduledRun, tries: number): Promise<void> {
+    try {
+      await runner.runScheduled(run);
+      store.finishPendingRun(this.#sql, run.runId);
+    } catch (error) {
+      const givingUp = tries + 1 >= MAX_TRIES;
+      if (givingUp) store.finishPendingRun(this.#sql, run.runId);
+      else store.retryPendingRun(this.#sql, run.runId);
+      const failure = { event: "schedule_run_unhanded", runId: run.runId, tries: tries + 1, givingUp, error: String(error) };
+      console.error(JSON.stringify(failure));
+    }
   }
 
   /** Tells a topic it is not meant to get runs (so it never turns stale); a topic that cannot be told is only logged. */

@@ -24,17 +24,18 @@ import {
 import type { EdgebeatEnv } from "../env";
 import { Audience } from "./audience";
 import { nextFlushAfter } from "./batch-decision";
-import { nextTickAt, rearmCadence, takeTick } from "./cadence";
+import { rearmCadence, takeTick } from "./cadence";
 import { ShardFanout } from "./fanout";
 import { changeStatus, failingDetail, ON_TIME, pushDeadline, staleDetail } from "./freshness";
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
-import { lastSuccessAt, listRuns, readCounters, recordJobRun, recordSkippedRuns } from "./ledger";
+import { listRuns, recordJobRun, recordSkippedRuns } from "./ledger";
 import { objectName } from "./names";
 import { storePublish, takeUnsent } from "./publish";
 import type {
   CadenceReport,
   FailedRun,
+  HistoryPage,
   JobHealth,
   PublishInput,
   PublishResult,
@@ -48,6 +49,7 @@ import { migrate } from "./schema";
 import * as store from "./store";
 import { isStreamRequest, Streams } from "./streams";
 import { Subscribers } from "./subscribers";
+import { healthOf, historyOf, metricsOf, pageOf, snapshotOf } from "./views";
 import { armAlarm, clearWakeup, dueWakeups } from "./wakeups";
 
 export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
@@ -129,16 +131,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   /** The topic as a client would see it now: latest seq and metric, subscribers, status. */
   async snapshot(): Promise<TopicSnapshot> {
-    const state = store.readState(this.#sql);
-    const latest = store.latestFrame(this.#sql);
-    return {
-      topic: this.#topic(),
-      seq: state.seq,
-      latest: latest === null ? null : (JSON.parse(latest) as MetricFrame),
-      subscribers: await this.#reach().count(),
-      updatedAt: state.updated_at,
-      status: state.status,
-    };
+    return snapshotOf(this.#sql, this.#topic(), await this.#reach().count());
   }
 
   /** Live counts for the `system` job, without the latest value. */
@@ -147,13 +140,17 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   }
 
   /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
-  async history(since: number, limit: number, waitMs = 0): Promise<MetricFrame[]> {
-    const read = () => store.framesAfter(this.#sql, since, limit).map((frame) => JSON.parse(frame) as MetricFrame);
-    const kept = read();
-    if (kept.length > 0 || waitMs <= 0) return kept;
+  async history(since: number, limit: number): Promise<MetricFrame[]> {
+    return historyOf(this.#sql, since, limit);
+  }
+
+  /** `/history`'s page: kept metrics after `since` with the epoch and status; with `waitMs`, a long-poll. */
+  async poll(since: number, limit: number, waitMs = 0): Promise<HistoryPage> {
+    const page = pageOf(this.#sql, since, limit);
+    if (page.messages.length > 0 || waitMs <= 0) return page;
     // Long-poll: hold the call until a metric after `since` is broadcast, or the wait ends.
     await this.#reach().nextMetric(waitMs);
-    return read();
+    return pageOf(this.#sql, since, limit);
   }
 
   /** The run ledger, newest first. */
@@ -163,23 +160,12 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   /** The feeding job's last run, last success, status and next tick. */
   async jobHealth(): Promise<JobHealth> {
-    const state = store.readState(this.#sql);
-    const lastRun = listRuns(this.#sql, 1)[0] ?? null;
-    const { status, detail } = state;
-    return { lastRun, lastSuccessAt: lastSuccessAt(this.#sql), status, detail, nextTickAt: nextTickAt(this.#sql) };
+    return healthOf(this.#sql);
   }
 
   /** Counters and gauges for /metrics. */
   async metrics(): Promise<TopicMetrics> {
-    const state = store.readState(this.#sql);
-    return {
-      subscribers: await this.#reach().count(),
-      seq: state.seq,
-      status: state.status,
-      updatedAt: state.updated_at,
-      counters: readCounters(this.#sql),
-      lastRun: listRuns(this.#sql, 1)[0] ?? null,
-    };
+    return metricsOf(this.#sql, await this.#reach().count());
   }
 
   /** @internal For a shard: the join frames of a subscriber it is accepting, and the seq they end at. */

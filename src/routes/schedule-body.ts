@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { isTopicName, type Json, type Schedule } from "../client/protocol";
 import type { Job } from "../cron/job";
-import { assertCron, isTimeZone, parseEvery, type Timing } from "../cron/local-time";
+import { assertCron, isTimeZone, nextSlot, parseEvery, type Timing } from "../cron/local-time";
 import type { ScheduleSpec } from "../durable/scheduler-rpc";
 import { ApiError } from "./errors";
 import { parseJsonBody, parseQuery } from "./validate";
@@ -21,11 +21,16 @@ const MAX_PARAMS_BYTES = 4 * 1024;
 export const DEFAULT_MISSED_LIMIT = 100;
 const MAX_MISSED_LIMIT = 1_000;
 
+/** The latest time a schedule may name: 2100-01-01 (Durable Object alarms stop at 2189; schedules stay well inside). */
+export const LATEST_TIME = Date.UTC(2100, 0, 1);
+/** The longest `every`: a year. */
+const MAX_EVERY_MS = 366 * 86_400_000;
+
 const epochMs = z
   .number({ error: "must be epoch milliseconds (a number)" })
   .int("must be whole epoch milliseconds")
   .min(0, "must be from 0")
-  .max(8.64e15, "must be a valid date");
+  .max(LATEST_TIME, "must be before 2100-01-01");
 
 const fields = z.strictObject(
   {
@@ -155,6 +160,8 @@ function checkSpec(id: string, spec: ScheduleSpec, given: Fields, { jobs, declar
   if (spec.startAt !== null && spec.endAt !== null && spec.endAt <= spec.startAt) {
     throw new ApiError(400, "bad_endAt", 'Field "endAt" must be after "startAt".');
   }
+  const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every as string) };
+  checkComputable({ cadence, timezone: spec.timezone, startAt: spec.startAt, endAt: spec.endAt }, Date.now());
   if (!isTopicName(spec.topic)) {
     const hint = given.topic === undefined ? ` (the default, "<job>.<id>", is too long here: give "topic")` : "";
     throw new ApiError(
@@ -182,7 +189,26 @@ function checkTiming(spec: Pick<ScheduleSpec, "cron" | "every" | "timezone">): v
     );
   }
   if (spec.cron !== null) attempt("bad_cron", "cron", () => assertCron(spec.cron as string));
-  if (spec.every !== null) attempt("bad_every", "every", () => parseEvery(spec.every as string));
+  if (spec.every !== null) {
+    attempt("bad_every", "every", () => {
+      if (parseEvery(spec.every as string) > MAX_EVERY_MS)
+        throw new Error(`every "${spec.every}" is over a year: use 8784h at most`);
+    });
+  }
+}
+
+/** The timing's next slot after `now` must be computable; a time out of range is the caller's to fix. */
+function checkComputable(timing: Timing, now: number): void {
+  try {
+    nextSlot(timing, now);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ApiError(
+      400,
+      "bad_schedule",
+      `This schedule's slots cannot be computed (${why}): check startAt, endAt and the cadence.`,
+    );
+  }
 }
 
 function attempt(code: string, field: string, check: () => unknown): void {
@@ -217,9 +243,9 @@ const previewQuery = z.object({
   cron: z.string().max(200, "must be at most 200 characters").optional(),
   every: z.string().max(32, "must be at most 32 characters").optional(),
   timezone: z.string().max(64, "must be at most 64 characters").default("UTC"),
-  after: whole.optional(),
-  startAt: whole.optional(),
-  endAt: whole.optional(),
+  after: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
+  startAt: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
+  endAt: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
   count: whole.refine((n) => n >= 1 && n <= 100, "must be from 1 to 100").default(5),
 });
 
@@ -233,5 +259,7 @@ export function parsePreviewQuery(query: Record<string, string>, now: number): {
   checkTiming(spec);
   const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every as string) };
   const timing = { cadence, timezone: spec.timezone, startAt: q.startAt ?? null, endAt: q.endAt ?? null };
-  return { timing, after: q.after ?? now, count: q.count };
+  const after = q.after ?? now;
+  checkComputable(timing, after);
+  return { timing, after, count: q.count };
 }

@@ -51,8 +51,8 @@ topics.get("/:topic/history", async (c) => {
   const info = await declaredTopic(c);
   if (info.private) await requireSubscribeToken(c, info.topic);
   const { since, limit, wait } = parseHistoryQuery(c.req.query());
-  const messages = await c.env.TOPIC.getByName(info.topic).history(since, limit, wait * 1_000);
-  return c.json({ topic: info.topic, messages });
+  const page = await c.env.TOPIC.getByName(info.topic).poll(since, limit, wait * 1_000);
+  return c.json({ topic: info.topic, ...page });
 });
 
 topics.post(

@@ -92,6 +92,9 @@ describe("PUT /schedules/:id", () => {
       [uptime({ missedLimit: 0 }), 400, "bad_missedLimit"],
       [uptime({ startAt: 2000, endAt: 1000 }), 400, "bad_endAt"],
       [uptime({ startAt: -1 }), 400, "bad_startAt"],
+      [uptime({ startAt: 253_402_300_799_999 }), 400, "bad_startAt"], // past 2100: alarms stop at 2189
+      [uptime({ cron: null, every: "1000000000h" }), 400, "bad_every"],
+      [uptime({ cron: null, every: "367d" }), 400, "bad_every"],
       [uptime({ topic: "Bad Topic" }), 400, "bad_topic"],
       [uptime({ topic: declared }), 409, "topic_declared"],
       [uptime({ colour: "blue" }), 400, "bad_body"],
@@ -206,6 +209,9 @@ describe("GET /schedules/preview", () => {
         Date.parse("2027-03-30T02:30:00+02:00"),
       ],
     });
+    const far = await fetchWorker("/schedules/preview?cron=0+0+*+*+*&after=8640000000000000");
+    expect(far.status).toBe(400);
+    expect(((await far.json()) as { error: { code: string } }).error.code).toBe("bad_after");
     const bad = await fetchWorker("/schedules/preview?cron=nope");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("bad_cron");

@@ -62,8 +62,9 @@ schedules.get("/", async (c) => {
 schedules.put("/:id", async (c) => {
   const id = parseScheduleId(c.req.param("id"));
   const spec = parsePutBody(id, await c.req.text(), scheduleContext(c));
-  const outcome = await shardOf(c.env, id).put(id, spec);
-  const { schedule, created } = saved(id, spec, outcome);
+  const expected = ifMatch(c);
+  const outcome = await shardOf(c.env, id).put(id, spec, expected ?? undefined);
+  const { schedule, created } = saved(id, spec, outcome, expected !== null);
   return c.json(schedule, created ? 201 : 200);
 });
 
@@ -151,16 +152,41 @@ function specOf({
 
 /** Reads, changes and saves a schedule at the revision it read; a change in between is read again (3 tries). */
 async function change(c: Context<AppEnv>, edit: (schedule: Schedule) => ScheduleSpec): Promise<Schedule> {
+  const expected = ifMatch(c);
   for (let attempt = 1; ; attempt++) {
     const schedule = await current(c);
+    if (expected !== null && schedule.revision !== expected) throw precondition(schedule.id, schedule.revision);
     const spec = edit(schedule);
     const outcome = await shardOf(c.env, schedule.id).put(schedule.id, spec, schedule.revision);
-    if (!outcome.ok && outcome.conflict === "revision" && attempt < 3) continue;
-    return saved(schedule.id, spec, outcome).schedule;
+    // Without If-Match a change made in between is read again; with it, the caller decides.
+    if (!outcome.ok && outcome.conflict === "revision" && attempt < 3 && expected === null) continue;
+    return saved(schedule.id, spec, outcome, expected !== null).schedule;
   }
 }
 
-function saved(id: string, spec: ScheduleSpec, outcome: PutOutcome): { schedule: Schedule; created: boolean } {
+/** `If-Match: <revision>` (quotes allowed): change the schedule only if it is still at that revision (0: does not exist yet). */
+function ifMatch(c: Context<AppEnv>): number | null {
+  const header = c.req.header("If-Match");
+  if (header === undefined) return null;
+  const match = /^"?(\d{1,15})"?$/.exec(header.trim());
+  if (!match)
+    throw new ApiError(
+      400,
+      "bad_if_match",
+      "If-Match must be a schedule's revision, e.g. If-Match: 3 (0 for one that does not exist yet).",
+    );
+  return Number(match[1]);
+}
+
+function precondition(id: string, revision: number): ApiError {
+  return new ApiError(
+    412,
+    "revision_mismatch",
+    `Schedule ${id} is at revision ${revision}: read it again, then send the change with If-Match: ${revision}.`,
+  );
+}
+
+function saved(id: string, spec: ScheduleSpec, outcome: PutOutcome, matched = false): { schedule: Schedule; created: boolean } {
   if (outcome.ok) return outcome;
   if (outcome.conflict === "topic") {
     throw new ApiError(
@@ -169,5 +195,6 @@ function saved(id: string, spec: ScheduleSpec, outcome: PutOutcome): { schedule:
       `Topic "${spec.topic}" belongs to schedule "${outcome.owner}": give schedule ${id} another topic.`,
     );
   }
+  if (matched) throw precondition(id, outcome.revision);
   throw new ApiError(409, "schedule_changed", `Schedule ${id} kept changing while this request changed it: send it again.`);
 }

@@ -158,6 +158,21 @@ describe("PATCH, pause, resume, run", () => {
     expect((await api("PATCH", "/schedules/absent", { enabled: false })).status).toBe(404);
   });
 
+  it("with If-Match changes only the revision the caller read (0: create only), else 412", async () => {
+    const headers = (revision: string) => ({ ...adminHeaders(), "If-Match": revision });
+    expect((await api("PUT", "/schedules/guarded", uptime(), headers("0"))).status).toBe(201);
+    const again = await api("PUT", "/schedules/guarded", uptime(), headers("0"));
+    expect({ status: again.status, code: again.body.error.code }).toEqual({ status: 412, code: "revision_mismatch" });
+    expect(again.body.error.message).toBe(
+      "Schedule guarded is at revision 1: read it again, then send the change with If-Match: 1.",
+    );
+    expect((await api("PATCH", "/schedules/guarded", { missed: "latest" }, headers('"1"'))).body.revision).toBe(2);
+    expect((await api("PATCH", "/schedules/guarded", { missed: "all" }, headers("1"))).status).toBe(412);
+    expect((await api("POST", "/schedules/guarded/pause", undefined, headers("1"))).status).toBe(412);
+    expect((await api("PATCH", "/schedules/guarded", { missed: "all" }, headers("one"))).body.error.code).toBe("bad_if_match");
+    expect((await api("GET", "/schedules/guarded")).body).toMatchObject({ revision: 2, missed: "latest", enabled: true });
+  });
+
   it("a paused schedule runs nothing, even when its slot is due; resume runs the next slot", async () => {
     await api("PUT", "/schedules/paused", uptime({ cron: "* * * * *" }));
     const paused = await api("POST", "/schedules/paused/pause");

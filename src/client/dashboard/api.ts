@@ -1,14 +1,34 @@
 /** The HTTP answers the dashboard reads (README "HTTP API"), and one way to fetch them. */
-import type { JobStatus as JobInfo, MetricFrame, TopicInfo } from "../protocol";
+import type { JobStatus as JobInfo, MetricFrame, Schedule, TopicInfo } from "../protocol";
 
-export type { JobStatus as JobInfo, TopicInfo } from "../protocol";
+export type { JobStatus as JobInfo, Schedule, TopicInfo } from "../protocol";
 
-/** GETs a same-origin JSON resource; throws with the error envelope's message on a non-2xx answer. */
-export async function getJson<T>(path: string, { timeoutMs = 10_000 } = {}): Promise<T> {
-  const response = await fetch(path, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+/** A non-2xx answer: its status and the error envelope's code, so a caller can tell a refused token from an outage. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string | undefined;
+  /** The envelope's message alone (the server's words, naming the fix). */
+  readonly reason: string;
+
+  constructor(path: string, status: number, code: string | undefined, reason: string) {
+    super(`${path} answered ${status}: ${reason}`);
+    this.status = status;
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/**
+ * GETs a same-origin JSON resource; throws an HttpError with the error envelope's message on a
+ * non-2xx answer. A `token` goes in the Authorization header only: never in the URL, never in the error.
+ */
+export async function getJson<T>(path: string, { timeoutMs = 10_000, token = "" } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token !== "") headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(path, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new Error(`${path} answered ${response.status}: ${body?.error?.message ?? response.statusText}`);
+    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    throw new HttpError(path, response.status, body?.error?.code, body?.error?.message ?? response.statusText);
   }
   return (await response.json()) as T;
 }
@@ -25,4 +45,22 @@ export async function getJobs(): Promise<JobInfo[]> {
 export async function getHistory(topic: string, since: number, limit: number): Promise<MetricFrame[]> {
   const path = `/topics/${encodeURIComponent(topic)}/history?since=${since}&limit=${limit}`;
   return (await getJson<{ messages: MetricFrame[] }>(path)).messages;
+}
+
+/** `GET /schedules` pages the schedules by id; the dashboard reads at most this many. */
+export const MAX_SCHEDULES = 500;
+const SCHEDULES_PAGE = 200;
+
+/** The first MAX_SCHEDULES runtime schedules in id order, and whether there are more (bearer ADMIN_TOKEN). */
+export async function getSchedules(token: string): Promise<{ schedules: Schedule[]; more: boolean }> {
+  const schedules: Schedule[] = [];
+  let cursor: string | null = null;
+  do {
+    const limit = Math.min(SCHEDULES_PAGE, MAX_SCHEDULES - schedules.length);
+    const query: string = `limit=${limit}${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const page: { schedules: Schedule[]; cursor: string | null } = await getJson(`/schedules?${query}`, { token });
+    schedules.push(...page.schedules);
+    cursor = page.cursor;
+  } while (cursor !== null && schedules.length < MAX_SCHEDULES);
+  return { schedules, more: cursor !== null };
 }

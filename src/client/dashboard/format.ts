@@ -105,3 +105,29 @@ export function formatJson(value: Json, { pretty = false, max = 600 } = {}): str
   const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? "null";
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+const zonedFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * `ts` as a clock in `timeZone` (IANA; undefined: the viewer's own), with the zone's short name:
+ * "Fri, Dec 4, 09:00 EST". `seconds` for a schedule whose slots are seconds apart.
+ */
+export function formatInZone(ts: number, timeZone: string | undefined, { seconds = false } = {}): string {
+  const key = `${timeZone ?? ""}|${seconds}`;
+  let format = zonedFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(undefined, {
+      weekday: "short",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      ...(seconds ? { second: "2-digit" } : {}),
+      hourCycle: "h23",
+      timeZoneName: "short",
+      ...(timeZone === undefined ? {} : { timeZone }),
+    });
+    zonedFormats.set(key, format);
+  }
+  return format.format(ts);
+}

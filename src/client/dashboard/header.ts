@@ -23,7 +23,7 @@ const NEWS: Record<ConnectionState, string> = {
 };
 
 /** Worst first: the header's dot takes the colour of the first one any job is in. */
-const HEALTH_ORDER = ["failing", "stale", "waiting", "ok"] as const;
+export const HEALTH_ORDER = ["failing", "stale", "waiting", "ok"] as const;
 
 /** The page's connection state: live only when every topic is. */
 export function overallState(states: readonly ConnectionState[]): ConnectionState {

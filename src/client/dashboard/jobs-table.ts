@@ -28,7 +28,7 @@ export class JobsTable {
   constructor(nextRuns: NextRuns) {
     this.#nextRuns = nextRuns;
     const head = h("tr", { role: "row" }, ...HEADERS.map((header) => h("th", { scope: "col", role: "columnheader" }, header)));
-    const table = h("table", { class: "jobs", role: "table" }, h("thead", { role: "rowgroup" }, head), this.#body);
+    const table = h("table", { class: "jobs stacked", role: "table" }, h("thead", { role: "rowgroup" }, head), this.#body);
     // Focusable, so that keyboard users can scroll it where it is wider than the screen.
     const wrap = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": "runs-title" }, table);
     this.element = h("div", {}, wrap, this.#note);

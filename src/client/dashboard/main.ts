@@ -1,15 +1,18 @@
 /**
  * The dashboard at `/`: one card per public topic, each fed by its own `subscribe()` (reconnect
- * and resume included), plus "Recent runs" from `GET /jobs`. Subscriber counts come from the
- * `system` topic's value, so nothing polls the topics. docs/dashboard.md says what each part shows.
+ * and resume included); runtime schedules' topics grouped apart, folded when there are many;
+ * "Recent runs" from `GET /jobs`, and "Schedules" from `GET /schedules` (with the admin token).
+ * Subscriber counts come from the `system` topic's value, so nothing polls the topics.
+ * docs/dashboard.md says what each part shows.
  */
 import type { SystemValue } from "../protocol";
 import { type ConnectionState, subscribe } from "../subscribe";
 import { getHistory, getJobs, getTopics, type TopicInfo } from "./api";
 import { h, setText } from "./dom";
-import { PageHeader } from "./header";
+import { HEALTH_ORDER, PageHeader } from "./header";
 import { JobsTable } from "./jobs-table";
 import { NextRuns } from "./next-runs";
+import { SchedulesTable } from "./schedules-table";
 import { everySecond } from "./ticker";
 import { TopicCard } from "./topic-card";
 import { isSystemValue } from "./values";
@@ -20,6 +23,8 @@ const JOBS_REFRESH_MS = 15_000;
 /** After a status frame: long enough that the frames of several topics joining at once make one read. */
 const STATUS_NEWS_MS = 500;
 const TOPICS_RETRY_MS = 5_000;
+/** Up to this many schedule topics are shown unfolded; more start folded behind their health counts. */
+const SCHEDULE_TOPICS_OPEN = 6;
 
 /** What the page saw, for tests: every seq delivered per topic, in order, and each topic's connection state. */
 interface EdgebeatRecord {
@@ -43,22 +48,48 @@ function byId(id: string): HTMLElement {
 }
 
 const grid = byId("topics");
+const scheduleGroup = byId("schedule-topics") as HTMLDetailsElement;
+const scheduleGrid = byId("schedule-grid");
+const scheduleSummary = byId("schedule-topics-summary");
 const topicsNote = byId("topics-note");
 const header = new PageHeader({ connection: byId("connection"), health: byId("health"), news: byId("connection-news") });
 const cards = new Map<string, TopicCard>();
 const nextRuns = new NextRuns();
 const jobs = new JobsTable(nextRuns);
 byId("jobs").append(jobs.element);
+const schedules = new SchedulesTable({
+  healthOf: (topic) => cards.get(topic)?.health,
+  reveal(topic) {
+    if (scheduleGrid.contains(cards.get(topic)?.element ?? null)) scheduleGroup.open = true;
+  },
+  noteSchedule({ topic, nextRunAt, state }) {
+    nextRuns.note(topic, nextRunAt);
+    cards.get(topic)?.setScheduleState(state);
+  },
+});
+byId("schedules").append(schedules.element);
 
 function updateHeader(): void {
   header.showConnections(Object.values(record.states));
   header.showHealth([...cards.values()].map((card) => card.health).filter((health) => health !== "none"));
+  summarizeScheduleTopics();
+}
+
+/** The folded group's one line: how many schedule topics, and their health, worst first. */
+function summarizeScheduleTopics(): void {
+  const healths = [...cards.values()].filter((card) => card.scheduleId !== undefined).map((card) => card.health);
+  const counts = HEALTH_ORDER.map((health) => [health, healths.filter((each) => each === health).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([health, count]) => `${count} ${health}`);
+  const topics = `${healths.length} topic${healths.length === 1 ? "" : "s"} of runtime schedules`;
+  setText(scheduleSummary, counts.length === 0 ? topics : `${topics}: ${counts.join(", ")}`);
 }
 
 /** Refreshes every relative time together, so a card and its row in "Recent runs" never disagree. */
 function tickAll(now = Date.now()): void {
   for (const card of cards.values()) card.tick(now);
   jobs.tick(now);
+  schedules.tick(now);
 }
 
 function showCounts(value: SystemValue, at: number): void {
@@ -73,7 +104,7 @@ function watch(info: TopicInfo): void {
   const { topic } = info;
   const card = new TopicCard(info, (since, limit) => getHistory(topic, since, limit), nextRuns);
   cards.set(topic, card);
-  grid.append(card.element);
+  (info.scheduleId === undefined ? grid : scheduleGrid).append(card.element);
   const seen: number[] = [];
   record.metrics[topic] = seen;
   subscribe(new URL(`/topics/${encodeURIComponent(topic)}`, location.href).href, {
@@ -144,7 +175,10 @@ const shown = topics.filter((info) => !info.private);
 const hidden = topics.length - shown.length;
 grid.replaceChildren();
 setText(topicsNote, hidden === 0 ? "" : `${hidden} private topic${hidden === 1 ? "" : "s"} not shown (they need a token).`);
-if (shown.length === 0) grid.append(h("p", { class: "note" }, "No public topics are declared."));
+const scheduleTopics = shown.filter((info) => info.scheduleId !== undefined).length;
+if (shown.length === scheduleTopics) grid.append(h("p", { class: "note" }, "No public topics are declared."));
+scheduleGroup.hidden = scheduleTopics === 0;
+scheduleGroup.open = scheduleTopics <= SCHEDULE_TOPICS_OPEN;
 for (const info of shown) watch(info);
 everySecond(tickAll);
 void refreshJobs();

@@ -2,7 +2,7 @@
  * One topic's card: its name and job, the connection, the job's health, the latest value and its
  * age, the countdown to the next expected run, subscriber counts, and a chart or table of values.
  */
-import type { MetricFrame, StatusFrame } from "../protocol";
+import type { MetricFrame, ScheduleState, StatusFrame } from "../protocol";
 import type { ConnectionState } from "../subscribe";
 import type { JobInfo, TopicInfo } from "./api";
 import { MAX_POINTS, TopicChart } from "./chart";
@@ -62,6 +62,8 @@ export class TopicCard {
   /** Bumped by a reset, so that a back-fill requested before it is dropped. */
   #generation = 0;
   #backfilled = false;
+  /** A runtime schedule's state, once "Schedules" has read it: a paused or ended one has no next run to count down to. */
+  #scheduleState: ScheduleState = "active";
 
   constructor(info: TopicInfo, loadHistory: LoadHistory, nextRuns: NextRuns) {
     this.#info = info;
@@ -83,6 +85,11 @@ export class TopicCard {
     this.#chart = new TopicChart(ui.chart);
     this.#setJobLine(null);
     this.#setHealth(info.job === null ? "none" : "waiting", "");
+  }
+
+  /** The runtime schedule that feeds this topic, if one does. */
+  get scheduleId(): string | undefined {
+    return this.#info.scheduleId;
   }
 
   /** The feeding job's health as this card last heard it: what the page header counts. */
@@ -134,6 +141,10 @@ export class TopicCard {
     subscribers.title = counts === undefined ? "" : `Counted by the system topic at ${formatClock(at)}`;
   }
 
+  setScheduleState(state: ScheduleState): void {
+    this.#scheduleState = state;
+  }
+
   setJob(job: JobInfo): void {
     this.#setJobLine(job);
   }
@@ -143,6 +154,11 @@ export class TopicCard {
     const latest = this.#latest;
     const ui = this.#ui;
     if (latest !== null) setTime(ui.age, latest.ts, formatAge(latest.ts, now));
+    if (this.#scheduleState !== "active") {
+      setText(ui.next, this.#scheduleState);
+      ui.next.classList.remove("overdue");
+      return;
+    }
     const due = this.#nextRuns.get(this.#info.topic);
     setText(ui.next, due === undefined ? (this.#info.job === null ? "on publish" : "–") : formatNextRun(due, now));
     ui.next.classList.toggle("overdue", due !== undefined && isPastDue(due, now));
@@ -155,7 +171,9 @@ export class TopicCard {
       return;
     }
     const cadence = job?.every == null ? h("code", {}, schedule ?? "") : `every ${formatSpan(job.every)}`;
-    this.#ui.job.replaceChildren("job ", h("strong", {}, name), " · ", cadence);
+    const owner =
+      this.#info.scheduleId === undefined ? [] : [" · schedule ", h("strong", {}, ...breakable(this.#info.scheduleId))];
+    this.#ui.job.replaceChildren("job ", h("strong", {}, name), " · ", cadence, ...owner);
   }
 
   #setHealth(health: Health, detail: string): void {

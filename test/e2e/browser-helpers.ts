@@ -61,11 +61,16 @@ const OUTAGE_NOISE = [
   /^Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET)( \(http:\/\/127\.0\.0\.1:\d+\/(topics\/[a-z.]+|jobs)\))?$/,
 ];
 
-/** Console errors, page errors, failed or outside requests of `page`; during an outage, only those it explains are left out. */
+/**
+ * Console errors, page errors, failed or outside requests of `page`, and answers of 400 or more;
+ * during an outage, only those it explains are left out, and while a test sets `expected` (a
+ * refused token, say), those that match it.
+ */
 export function recordProblems(page: Page, origin: string) {
-  const record = { problems: [] as string[], socketUrls: [] as string[], outage: false };
+  const record = { problems: [] as string[], socketUrls: [] as string[], outage: false, expected: [] as RegExp[] };
   const report = (problem: string) => {
     if (record.outage && OUTAGE_NOISE.some((pattern) => pattern.test(problem))) return;
+    if (record.expected.some((pattern) => pattern.test(problem))) return;
     record.problems.push(problem);
   };
   page.on("console", (message) => {
@@ -77,7 +82,7 @@ export function recordProblems(page: Page, origin: string) {
   });
   page.on("requestfailed", (request) => report(`Failed to load resource: ${request.failure()?.errorText} (${request.url()})`));
   page.on("response", (response) => {
-    if (response.status() >= 400) record.problems.push(`${response.status()} for ${response.url()}`);
+    if (response.status() >= 400) report(`${response.status()} for ${response.url()}`);
   });
   page.on("websocket", (socket) => record.socketUrls.push(socket.url()));
   return record;
@@ -88,7 +93,8 @@ export function recordProblems(page: Page, origin: string) {
  * the `/ . _ -` after which names and URLs may wrap; each should sit on one line.
  */
 export function brokenWords(page: Page): Promise<string[]> {
-  const selector = "h3, .job, .value, .detail, .values th, .values td, .jobs th, .jobs td, .chart-caption, .note, .summary";
+  const selector =
+    "h3, .job, .value, .detail, .values th, .values td, .stacked th, .stacked td, .chart-caption, .note, .summary, summary";
   return page.locator(selector).evaluateAll((elements) => {
     const broken: string[] = [];
     // (The e2e project has no DOM types: the page's nodes are typed as the elements given.)
@@ -109,13 +115,13 @@ export function brokenWords(page: Page): Promise<string[]> {
 }
 
 /**
- * What does not fit a screen `width` wide: the page scrolling sideways, a cell of "Recent runs"
- * past the right edge, or a table scrolling inside its card. Empty on a layout that fits.
+ * What does not fit a screen `width` wide: the page scrolling sideways, a cell of "Recent runs" or
+ * "Schedules" past the right edge, or a table scrolling inside its card. Empty on a layout that fits.
  */
 export async function overflowsOf(page: Page, width: number): Promise<string[]> {
   const pageWidth = await page.locator("html").evaluate((html) => html.scrollWidth);
   const cells = await page
-    .locator(".jobs tbody th, .jobs td")
+    .locator(".stacked tbody th, .stacked td")
     .evaluateAll((all) => all.map((cell) => ({ text: cell.textContent ?? "", right: cell.getBoundingClientRect().right })));
   const tables = await page
     .locator(".table-wrap")
@@ -123,7 +129,8 @@ export async function overflowsOf(page: Page, width: number): Promise<string[]> 
       wraps
         .filter((wrap) => wrap.scrollWidth > wrap.clientWidth)
         .map(
-          (wrap) => `${wrap.closest("[data-topic]")?.dataset.topic ?? "Recent runs"}: ${wrap.scrollWidth} > ${wrap.clientWidth}`,
+          (wrap) =>
+            `${wrap.closest("[data-topic]")?.dataset.topic ?? wrap.getAttribute("aria-labelledby")}: ${wrap.scrollWidth} > ${wrap.clientWidth}`,
         ),
     );
   return [

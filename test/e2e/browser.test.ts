@@ -2,13 +2,15 @@
  * The dashboard in a real Chromium against a real `wrangler dev`: every public topic live (as
  * `GET /topics` lists them), values appearing as crons fire, an honest header and countdowns, a
  * server restart on the same port and storage that the page rides out by itself, resuming without
- * a gap in seqs and with one in its charts, and a layout that fits a phone. No console errors,
- * page errors or outside requests. `UPDATE_SCREENSHOTS=1` also writes the screenshots to docs/.
+ * a gap in seqs and with one in its charts, runtime schedules listed with the admin token (and
+ * their topics grouped apart), and a layout that fits a phone. No console errors, page errors or
+ * outside requests. `UPDATE_SCREENSHOTS=1` also writes the screenshots to docs/.
  */
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
+import type { Schedule } from "../../src/client/protocol";
 import { brokenWords, cronFirings, healthOfCards, overflowsOf, recordProblems, screenshotTo, startFeed } from "./browser-helpers";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium";
 import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
@@ -19,6 +21,19 @@ const PHONE = { width: 390, height: 844 };
 const RECONNECT_TIMEOUT_MS = 45_000;
 /** Two periods of the 10-second `pulse` job: long enough down that a run of it is certainly missed. */
 const OUTAGE_MS = 20_000;
+/** The page's language and zone, so the test words times as the page does; the zone is neither UTC nor a schedule's. */
+const LOCALE = "en-US";
+const VIEWER_ZONE = "Europe/Berlin";
+/** How "Schedules" words a next run (src/client/dashboard/format.ts), written out again here. */
+const NEXT_RUN_FORMAT: Intl.DateTimeFormatOptions = {
+  weekday: "short",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+};
 
 /** What the page records for tests (src/client/dashboard/main.ts). */
 declare const window: { __edgebeat: { metrics: Record<string, number[]>; states: Record<string, string> } };
@@ -48,7 +63,7 @@ function start(options: { port?: number } = {}): Promise<DevServer> {
 
 async function openDashboard(url: string): Promise<Page> {
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  const opened = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const opened = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: LOCALE, timezoneId: VIEWER_ZONE });
   seen = recordProblems(opened, url);
   await opened.goto(`${url}/`);
   return opened;
@@ -80,6 +95,24 @@ async function post(path: string, body: unknown): Promise<void> {
     body: JSON.stringify(body),
   });
   expect(response.status).toBeLessThan(300);
+}
+
+/** A schedules API call with the admin token; the status and the parsed body (null for none). */
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: Schedule | null }> {
+  const response = await fetch(`${server?.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${E2E_SECRETS.ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? null : (JSON.parse(text) as Schedule) };
+}
+
+/** Every row of "Schedules", each as the text of its cells. */
+function scheduleRows(): Promise<string[][]> {
+  return page
+    .locator(".schedules tbody tr")
+    .evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent ?? "")));
 }
 
 function card(topic: string) {
@@ -231,6 +264,107 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
       .poll(() => card("announcements").locator(".chart").getAttribute("aria-label"))
       .toBe("Line chart of value: the last 5 values");
     await expect.poll(() => card("pulse").locator(".chart").getAttribute("aria-label")).toMatch(/, broken at \d+ gaps?/);
+  });
+
+  it("lists the runtime schedules with the admin token, and groups their topics apart", { timeout: 90_000 }, async () => {
+    const url = server?.url ?? "";
+    const probe = { job: "uptime", params: { url: `${url}/health` } };
+    expect((await admin("PUT", "/schedules/acme-api", { ...probe, every: "5s" })).status).toBe(201);
+    const morning = await admin("PUT", "/schedules/acme-morning", { ...probe, cron: "0 9 * * *", timezone: "America/New_York" });
+    expect(morning.status).toBe(201);
+    const nextRunAt = morning.body?.nextRunAt ?? 0;
+
+    // The page reads GET /topics once: reloaded, it has a card for each schedule's topic, in a group of their own.
+    const listed = (await getJson(server as DevServer, "/topics")).body as {
+      topics: { topic: string; private: boolean; scheduleId?: string }[];
+    };
+    const shown = listed.topics.filter((info) => !info.private);
+    const declared = publicTopics;
+    publicTopics = shown.map((info) => info.topic);
+    const scheduleTopics = shown.filter((info) => info.scheduleId !== undefined).map((info) => info.topic);
+    expect(scheduleTopics).toEqual(["uptime.acme-api", "uptime.acme-morning"]);
+    await page.reload();
+    await waitUntilAllLive();
+    const topicsOf = (selector: string) =>
+      page.locator(`${selector} article.card`).evaluateAll((cards) => cards.map((element) => element.dataset.topic));
+    expect(await topicsOf("#topics")).toEqual(declared);
+    expect(await topicsOf("#schedule-grid")).toEqual(scheduleTopics);
+    expect(await page.locator("#connection").textContent()).toBe(connected(publicTopics.length));
+    expect(await card("uptime.acme-api").locator(".job").textContent()).toBe("job uptime · every 5s · schedule acme-api");
+
+    // acme-api runs within 5 s, so its topic is fresh; then it is paused, and its topic rests (still ok).
+    await expect.poll(() => card("uptime.acme-api").locator(".value").textContent(), { timeout: 20_000 }).toBe("1 of 1 up");
+    expect((await admin("POST", "/schedules/acme-api/pause")).body?.state).toBe("paused");
+    await expect.poll(() => card("uptime.acme-api").locator(".health .badge").getAttribute("data-state")).toBe("ok");
+    await expect.poll(() => page.locator("#schedule-topics-summary").textContent()).toMatch(/^2 topics of runtime schedules: /);
+
+    // Without a token: how to get one, and nothing else.
+    const note = page.locator("#schedules .note");
+    expect(await note.textContent()).toBe(
+      "The schedules need the admin token: npm run secrets writes ADMIN_TOKEN into .dev.vars (a deployment has it as a secret). It is kept in this tab only.",
+    );
+    expect(await page.locator("#schedules .table-wrap").isHidden()).toBe(true);
+
+    // The token goes in the Authorization header, never in a URL; the page stays where it is.
+    const reads: { url: string; authorization: string | undefined }[] = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/schedules")
+        reads.push({ url: request.url(), authorization: request.headers().authorization });
+    });
+
+    // A wrong token is refused, forgotten, and shows nothing.
+    seen.expected = [
+      /^401 for http:\/\/127\.0\.0\.1:\d+\/schedules\?limit=200$/,
+      /^Failed to load resource: the server responded with a status of 401 \(Unauthorized\)$/,
+    ];
+    await page.fill("#admin-token", "not-the-admin-token");
+    await page.click("#schedules button[type=submit]");
+    await expect
+      .poll(() => note.textContent())
+      .toBe("The admin token was refused: enter the ADMIN_TOKEN of .dev.vars (or of the deployment).");
+    expect(await page.locator("#schedules .table-wrap").isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem("edgebeat.adminToken"))).toBeNull();
+    seen.expected = [];
+
+    await page.fill("#admin-token", E2E_SECRETS.ADMIN_TOKEN);
+    await page.click("#schedules button[type=submit]");
+    await expect.poll(() => note.textContent()).toMatch(/^2 schedules, as read at \d\d:\d\d:\d\d; read again every 15 s\.$/);
+    expect(reads.map((read) => read.url.replace(url, ""))).toEqual(["/schedules?limit=200", "/schedules?limit=200"]);
+    expect(reads.map((read) => read.authorization)).toEqual(["Bearer not-the-admin-token", `Bearer ${E2E_SECRETS.ADMIN_TOKEN}`]);
+    expect(page.url()).toBe(`${url}/`);
+    expect(await page.evaluate(() => [sessionStorage.getItem("edgebeat.adminToken"), localStorage.length])).toEqual([
+      E2E_SECRETS.ADMIN_TOKEN,
+      0,
+    ]);
+
+    // The cron's next run at 09:00 in New York, and the same instant in the viewer's zone.
+    const zoned = new Intl.DateTimeFormat(LOCALE, { ...NEXT_RUN_FORMAT, timeZone: "America/New_York" }).format(nextRunAt);
+    const local = new Intl.DateTimeFormat(LOCALE, { ...NEXT_RUN_FORMAT, timeZone: VIEWER_ZONE }).format(nextRunAt);
+    expect(zoned).toMatch(/, 09:00 E[SD]T$/);
+    const morningHealth = await card("uptime.acme-morning").locator(".health .badge").getAttribute("data-state");
+    expect(morningHealth).toBe("waiting");
+    expect(await scheduleRows()).toEqual([
+      ["acme-api", "uptime", "uptime.acme-api", "every 5s UTC", "paused", "–", "ok"],
+      [
+        "acme-morning",
+        "uptime",
+        "uptime.acme-morning",
+        "0 9 * * * America/New_York",
+        "active",
+        `${zoned} yours: ${local}`,
+        "waiting",
+      ],
+    ]);
+    const morningRow = page.locator('.schedules tr[data-schedule="acme-morning"]');
+    expect(await morningRow.locator(".zoned").textContent()).toBe(zoned);
+    expect(await morningRow.locator(".local time").textContent()).toBe(local);
+    expect(await morningRow.locator(".state .badge").getAttribute("data-state")).toBe("active");
+    expect(
+      await page.locator(".schedules td.topic a").evaluateAll((links) => links.map((link) => link.getAttribute("href"))),
+    ).toEqual(["#topic-uptime.acme-api", "#topic-uptime.acme-morning"]);
+    // A paused schedule's card has no next run to count down to; the active one counts down to its slot.
+    await expect.poll(() => card("uptime.acme-api").locator(".next").textContent()).toBe("paused");
+    expect(await card("uptime.acme-morning").locator(".next").textContent()).toMatch(/^in \d+ (d|h|min)/);
   });
 
   it("screenshots well at 1280 px: no word split, no raw ISO time", async () => {

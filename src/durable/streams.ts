@@ -39,7 +39,9 @@ export function frameSeq(frame: ServerFrame): number | null {
 
 /** Whether a request to the topic object is for a stream (the route forwards `/topics/:topic/events`). */
 export function isStreamRequest(request: Request): boolean {
-  return new URL(request.url).pathname.endsWith("/events");
+  // `/topics/<topic>/events`, under any prefix the app is mounted at; not `/topics/events`, the
+  // WebSocket of a topic named "events".
+  return /\/topics\/[^/]+\/events$/.test(new URL(request.url).pathname);
 }
 
 /** Where a stream starts: Last-Event-ID (header, or `lastEventId` for a first connect), else `since` + `epoch`. */

@@ -1,7 +1,7 @@
 /** The Streams of a topic owner: the cap, the lifetime after which the client resumes, keep-alive only while open. */
 import { describe, expect, it } from "vitest";
 import { encodeFrame, eventId, parseEventId } from "../../src/client/protocol";
-import { Streams, sseEvent } from "../../src/durable/streams";
+import { isStreamRequest, Streams, sseEvent } from "../../src/durable/streams";
 import { readSse } from "../helpers/sse";
 
 const hello = encodeFrame({ type: "hello", topic: "t", seq: 3, epoch: "e-1", serverTime: 0 });
@@ -44,5 +44,17 @@ describe("Streams", () => {
     await events.close();
     expect(parseEventId("e-1:x")).toBeNull();
     expect(parseEventId("")).toBeNull();
+  });
+});
+
+describe("isStreamRequest", () => {
+  it("is the events path of a topic, under any prefix, and not the socket of a topic named events", () => {
+    const is = (path: string) => isStreamRequest(new Request(`http://topic${path}`));
+    expect([is("/topics/t/events"), is("/live/topics/t/events"), is("/topics/events"), is("/topics/events/events")]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
   });
 });

@@ -4,8 +4,10 @@ export * from "./protocol";
 export {
   type ConnectionState,
   DEFAULT_BACKOFF,
+  FALLBACK_AFTER,
   type SubscribeHandlers,
   type SubscribeOptions,
   type Subscription,
   subscribe,
+  type TransportName,
 } from "./subscribe";

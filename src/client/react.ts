@@ -4,7 +4,7 @@
  */
 import { useEffect, useRef, useState } from "react";
 import type { Json, MetricFrame, TopicState } from "./protocol";
-import { type ConnectionState, type SubscribeOptions, subscribe } from "./subscribe";
+import { type ConnectionState, type SubscribeOptions, subscribe, type TransportName } from "./subscribe";
 
 export interface UseTopicOptions extends SubscribeOptions {
   /** `false` holds no connection (and keeps what was shown); default true. */
@@ -23,6 +23,8 @@ export interface TopicView<V extends Json = Json> {
   /** `connecting`, `live`, `reconnecting` or `closed` (a refusal such as 401/403/404 is final). */
   state: ConnectionState;
   stateDetail: string | null;
+  /** The transport in use: `websocket`, or `sse` / `longpoll` on a network that blocks WebSockets. */
+  transport: TransportName;
 }
 
 const INITIAL: TopicView = {
@@ -33,6 +35,7 @@ const INITIAL: TopicView = {
   statusDetail: null,
   state: "connecting",
   stateDetail: null,
+  transport: "websocket",
 };
 
 /**
@@ -55,7 +58,7 @@ export function useTopic<V extends Json = Json>(url: string, options: UseTopicOp
         onMetric: (frame) => setView((prev) => ({ ...prev, value: frame.value as V, latest: frame, seq: frame.seq })),
         onReset: () => setView((prev) => ({ ...prev, value: null, latest: null, seq: null })),
         onStatus: (frame) => setView((prev) => ({ ...prev, status: frame.state, statusDetail: frame.detail })),
-        onState: (state, detail) => setView((prev) => ({ ...prev, state, stateDetail: detail ?? null })),
+        onState: (state, detail, transport) => setView((prev) => ({ ...prev, state, stateDetail: detail ?? null, transport })),
       },
       subscribeOptions,
     );

@@ -2,20 +2,16 @@
  * The edgebeat browser (and Node 22) client: subscribes to one topic and never loses a value.
  * It reconnects with capped exponential backoff and full jitter, resumes with `since` + `epoch`
  * so nothing is missed or repeated, reconnects on a seq gap, unpacks `batch` frames into single
- * metrics, drops local state on `reset`, keeps the socket alive with `ping` (answered by the
- * server's auto-response), stops on 401/403/404, and waits while the browser is offline.
+ * metrics, drops local state on `reset`, stops on 401/403/404, and waits while the browser is
+ * offline. It tries a WebSocket first; when FALLBACK_AFTER opens in a row fail while the topic's
+ * URL answers over plain HTTP (a network that blocks WebSockets), it moves to Server-Sent Events,
+ * then to long-poll (src/client/transports.ts), with the same delivery and the same callbacks.
  */
 import { type BackoffPolicy, fullJitterDelay } from "./backoff";
-import {
-  type BatchFrame,
-  type MetricFrame,
-  PING,
-  PONG,
-  parseFrame,
-  type ResetFrame,
-  type ServerFrame,
-  type StatusFrame,
-} from "./protocol";
+import { type BatchFrame, type MetricFrame, parseFrame, type ResetFrame, type ServerFrame, type StatusFrame } from "./protocol";
+import { type Connection, openTransport, type TransportName } from "./transports";
+
+export type { TransportName } from "./transports";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
 
@@ -26,8 +22,8 @@ export interface SubscribeHandlers {
   onStatus?(frame: StatusFrame): void;
   /** The server no longer has what this client missed: drop local state; the latest metric follows. */
   onReset?(frame: ResetFrame): void;
-  /** Connection state changes; `detail` says why for `reconnecting` and `closed`. */
-  onState?(state: ConnectionState, detail?: string): void;
+  /** Connection state changes; `detail` says why for `reconnecting` and `closed`; `transport` is the one in use. */
+  onState?(state: ConnectionState, detail: string | undefined, transport: TransportName): void;
 }
 
 /** The parts of the environment the client uses; tests and Node pass their own. */
@@ -38,6 +34,10 @@ export interface SubscribeOptions {
   random?: () => number;
   /** How often to send `ping`; a socket that answers nothing between two pings is dropped and resumed. */
   pingIntervalMs?: number;
+  /** The transports to try, in order (default websocket, sse, longpoll); give one to use only it. */
+  transports?: readonly TransportName[];
+  /** Failed opens in a row, with the topic reachable over HTTP, before the next transport (default 3). */
+  fallbackAfter?: number;
   WebSocket?: typeof WebSocket;
   fetch?: typeof fetch;
   /** Whether the network is up, and a way to hear when it changes; browsers use `navigator.onLine`. */
@@ -49,12 +49,17 @@ export interface Subscription {
   /** The last seq delivered to `onMetric`, or null before the first (or after a reset). */
   readonly seq: number | null;
   readonly epoch: string | null;
+  /** The transport in use now. */
+  readonly transport: TransportName;
   /** Stops for good: closes the socket and cancels any pending reconnect. */
   close(): void;
 }
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 const DEFAULT_PING_MS = 25_000;
+/** Failed opens in a row (with the topic reachable over HTTP) before the client tries the next transport. */
+export const FALLBACK_AFTER = 3;
+const TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "longpoll"];
 /** Upgrade answers that retrying cannot fix. */
 const FATAL_STATUSES = new Set([400, 401, 403, 404]);
 
@@ -83,64 +88,43 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
   const pingMs = options.pingIntervalMs ?? DEFAULT_PING_MS;
   const network = options.network ?? browserNetwork();
 
+  const order = options.transports?.length ? options.transports : TRANSPORTS;
+  const fallbackAfter = options.fallbackAfter ?? FALLBACK_AFTER;
+  const transportOptions = {
+    url: url.replace(/^ws/, "http"),
+    ...(options.token !== undefined && { token: options.token }),
+    WebSocket: Socket,
+    fetch: doFetch,
+    pingIntervalMs: pingMs,
+  };
+
   let state: ConnectionState = "connecting";
   let seq: number | null = null;
   let epoch: string | null = null;
-  let socket: WebSocket | null = null;
+  let transport = 0;
+  let failedOpens = 0;
+  let connection: Connection | null = null;
   let retries = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let pingTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastHeard = 0;
-  let lastPingAt = 0;
   let stopNetworkWatch: (() => void) | null = null;
+  const transportName = (): TransportName => order[transport] as TransportName;
 
   const setState = (next: ConnectionState, detail?: string) => {
     if (state === next && detail === undefined) return;
     state = next;
-    handlers.onState?.(next, detail);
+    handlers.onState?.(next, detail, transportName());
   };
 
-  const socketUrl = (): string => {
-    const target = new URL(url);
-    target.protocol = target.protocol.replace(/^http/, "ws");
-    if (options.token !== undefined) target.searchParams.set("token", options.token);
-    if (seq !== null && epoch !== null) {
-      target.searchParams.set("since", String(seq));
-      target.searchParams.set("epoch", epoch);
-    }
-    return target.toString();
-  };
-
-  const stopTimers = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    if (pingTimer !== undefined) clearTimeout(pingTimer);
-  };
-
-  const keepAlive = () => {
-    pingTimer = setTimeout(() => {
-      if (socket === null) return;
-      // Dead only if nothing came back since the last ping: robust to background tabs, whose
-      // timers the browser may delay to once a minute.
-      if (lastPingAt > lastHeard) {
-        drop("no answer to ping");
-        return;
-      }
-      lastPingAt = Date.now();
-      socket.send(PING);
-      keepAlive();
-    }, pingMs);
-  };
-
-  /** Closes the current socket on our side and resumes from the last seq. */
+  /** Ends the current connection on our side and resumes from the last seq. */
   const drop = (reason: string) => {
-    const current = socket;
-    socket = null;
-    current?.close(4000, reason);
+    const current = connection;
+    connection = null;
+    current?.close(reason);
     scheduleReconnect(reason, true);
   };
 
   const scheduleReconnect = (reason: string, immediately = false) => {
-    stopTimers();
+    if (timer !== undefined) clearTimeout(timer);
     if (state === "closed") return;
     setState("reconnecting", reason);
     if (!network.isOnline()) {
@@ -162,6 +146,7 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
       case "hello":
         epoch = frame.epoch;
         retries = 0;
+        failedOpens = 0;
         setState("live");
         return;
       case "metric":
@@ -180,86 +165,95 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
         seq = null;
         handlers.onReset?.(frame);
         return;
-      case "error":
-        return;
       default:
         return;
     }
   };
 
-  /** A socket that closed before it opened: find out whether retrying can ever help. */
-  const checkRefusal = async (): Promise<string | null> => {
+  /**
+   * A connection that ended before it opened: a refusal retrying cannot fix (a string), the topic
+   * reachable over plain HTTP (so this transport is what fails), or unreachable (a network problem).
+   */
+  const checkRefusal = async (): Promise<string | "reachable" | "unreachable"> => {
     try {
-      const probe = new URL(url);
-      probe.protocol = probe.protocol.replace(/^ws/, "http");
+      const probe = new URL(transportOptions.url);
       if (options.token !== undefined) probe.searchParams.set("token", options.token);
       const response = await doFetch(probe.toString());
-      if (!FATAL_STATUSES.has(response.status)) return null;
+      if (!FATAL_STATUSES.has(response.status)) return response.ok ? "reachable" : "unreachable";
       const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
       return `${response.status} ${body?.error?.code ?? ""}: ${body?.error?.message ?? "refused"}`;
     } catch {
-      return null; // unreachable: a network problem, so retry
+      return "unreachable";
     }
+  };
+
+  /** After a failed open: stop on a refusal, move to the next transport when this one is what fails, else retry. */
+  const afterFailedOpen = async () => {
+    const refusal = await checkRefusal();
+    if (state === "closed") return;
+    if (refusal !== "reachable" && refusal !== "unreachable") return stop(refusal);
+    if (refusal === "reachable" && ++failedOpens >= fallbackAfter && transport < order.length - 1) {
+      transport++;
+      failedOpens = 0;
+      retries = 0;
+      return scheduleReconnect(`${order[transport - 1]} failed ${fallbackAfter} times; trying ${transportName()}`, true);
+    }
+    scheduleReconnect("could not connect");
   };
 
   function connect(): void {
     if (state === "closed") return;
     if (state !== "reconnecting") setState("connecting");
-    const ws = new Socket(socketUrl());
-    socket = ws;
     let opened = false;
-    ws.addEventListener("open", () => {
-      opened = true;
-      lastHeard = Date.now();
-      keepAlive();
-    });
-    ws.addEventListener("message", (event) => {
-      if (socket !== ws) return;
-      lastHeard = Date.now();
-      if (typeof event.data !== "string" || event.data === PONG) return;
-      let frame: ServerFrame;
-      try {
-        frame = parseFrame(event.data);
-      } catch {
-        return; // a frame type from a newer server, or a malformed one: ignore it rather than break
-      }
-      // A batch is consecutive metric frames in one message: each takes the path it would take alone,
-      // and once one of them drops this socket (a gap), the rest are ignored as later messages would be.
-      for (const single of frame.type === "batch" ? frame.frames : [frame]) {
-        if (socket !== ws) return;
-        onFrame(single);
-      }
-    });
-    const ended = (reason: string) => {
-      if (socket !== ws) return; // already handled, or replaced by a newer socket
-      socket = null;
-      if (state === "closed") return;
-      if (opened) {
-        scheduleReconnect(reason);
-        return;
-      }
-      void checkRefusal().then((refusal) => {
-        if (refusal === null) scheduleReconnect("could not connect");
-        else stop(refusal);
-      });
-    };
-    ws.addEventListener("close", (event) => ended(`closed with ${event.code}`));
-    // Some clients (Node's) report a refused upgrade with `error` alone, and no `close`.
-    ws.addEventListener("error", () => ended("socket error"));
+    let mine: Connection | null = null;
+    const isCurrent = () => mine !== null && connection === mine;
+    mine = openTransport(
+      transportName(),
+      transportOptions,
+      { since: seq, epoch },
+      {
+        open: () => {
+          opened = true;
+        },
+        text: (text) => {
+          if (!isCurrent()) return;
+          let frame: ServerFrame;
+          try {
+            frame = parseFrame(text);
+          } catch {
+            return; // a frame type from a newer server, or a malformed one: ignore it rather than break
+          }
+          // A batch is consecutive metric frames in one message: each takes the path it would take alone,
+          // and once one of them drops this connection (a gap), the rest are ignored as later messages would be.
+          for (const single of frame.type === "batch" ? frame.frames : [frame]) {
+            if (!isCurrent()) return;
+            onFrame(single);
+          }
+        },
+        end: (reason) => {
+          if (!isCurrent()) return; // already handled, or replaced by a newer connection
+          connection = null;
+          if (state === "closed") return;
+          if (opened) scheduleReconnect(reason);
+          else void afterFailedOpen();
+        },
+      },
+    );
+    connection = mine;
   }
 
   function stop(detail?: string): void {
     if (state === "closed") return;
-    stopTimers();
+    if (timer !== undefined) clearTimeout(timer);
     stopNetworkWatch?.();
     stopNetworkWatch = null;
-    const current = socket;
-    socket = null;
+    const current = connection;
+    connection = null;
     setState("closed", detail);
-    current?.close(1000, "closed by the client");
+    current?.close("closed by the client");
   }
 
-  handlers.onState?.("connecting");
+  handlers.onState?.("connecting", undefined, transportName());
   connect();
 
   return {
@@ -271,6 +265,9 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     },
     get epoch() {
       return epoch;
+    },
+    get transport() {
+      return transportName();
     },
     close: () => stop("closed by the client"),
   };

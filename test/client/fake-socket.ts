@@ -43,6 +43,12 @@ export class FakeSocket {
     this.#emit("message", { data: typeof frame === "string" ? frame : JSON.stringify(frame) });
   }
 
+  /** The upgrade fails (refused, or blocked on the way): `error`, then `close` with 1006. */
+  fail(): void {
+    this.#emit("error", {});
+    this.#emit("close", { code: 1006 });
+  }
+
   #emit(type: string, event: { data?: unknown; code?: number }): void {
     for (const listener of this.#listeners.get(type) ?? []) listener(event);
   }

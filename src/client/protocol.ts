@@ -170,6 +170,8 @@ export interface Schedule {
   enabled: boolean;
   topic: string;
   private: boolean;
+  /** Runs a slot only while its topic has a subscriber; other slots are `rested` in the ledger. */
+  whileWatched: boolean;
   state: ScheduleState;
   /** Counts every change; `PATCH` compares it, so two changes never overwrite each other unseen. */
   revision: number;
@@ -180,8 +182,11 @@ export interface Schedule {
   nextRuns: number[];
 }
 
-/** How one run of a job ended. `skipped`: slots a late sub-minute alarm did not run. */
-export type RunStatus = "ok" | "failed" | "duplicate" | "skipped";
+/**
+ * How one run of a job ended. `skipped`: slots a late alarm or downtime passed over; `rested`: slots
+ * a job that runs only while watched did not run because nobody was (one row per rest, `attempts` counting its slots).
+ */
+export type RunStatus = "ok" | "failed" | "duplicate" | "skipped" | "rested";
 
 /** One row of a job's run ledger (`GET /jobs/:name/runs`). */
 export interface RunRecord {

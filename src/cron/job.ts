@@ -58,6 +58,8 @@ export interface Job<V extends Json = Json, E extends EdgebeatEnv = EdgebeatEnv,
   retry: RetryPolicy;
   /** How long past `nextExpectedAt` the topic waits before it calls itself stale. */
   graceMs: number;
+  /** Runs a slot only while its topic has a subscriber; other slots are recorded as `rested` (default false). */
+  whileWatched: boolean;
   compute(ctx: JobContext<E, P>): Promise<V>;
 }
 
@@ -80,9 +82,9 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 500, maxMs: 5_0
 /** What `defineJob` takes: `retry` and `graceMs` optional, `every` as text, and `topic` with `schedule` (both or neither). */
 export type JobDeclaration<V extends Json, E extends EdgebeatEnv = EdgebeatEnv, P = unknown> = Omit<
   Job<V, E, P>,
-  "retry" | "graceMs" | "every" | "params" | "topic" | "schedule"
+  "retry" | "graceMs" | "every" | "params" | "topic" | "schedule" | "whileWatched"
 > &
-  Partial<Pick<Job<V, E, P>, "retry" | "graceMs">> & {
+  Partial<Pick<Job<V, E, P>, "retry" | "graceMs" | "whileWatched">> & {
     /** The static schedule's topic; leave it and `schedule` out for a job that only runtime schedules run. */
     topic?: string;
     /** The static schedule: a Cron Trigger expression (UTC), listed in `[triggers] crons`. */
@@ -130,6 +132,7 @@ export function defineJob<V extends Json, E extends EdgebeatEnv = EdgebeatEnv, P
   const everyMs = every === undefined ? null : parseInterval(every);
   return {
     retry: DEFAULT_RETRY,
+    whileWatched: false,
     // Sub-minute jobs are late after two missed slots; minute crons after a minute.
     graceMs: everyMs === null ? 60_000 : Math.max(5_000, 2 * everyMs),
     ...job,

@@ -5,7 +5,7 @@
 import { fullJitterDelay } from "../client/backoff";
 import type { TopicInfo } from "../client/protocol";
 import { declaredTopics } from "../config";
-import type { TopicRpc } from "../durable/rpc";
+import type { RestingSlot, TopicRpc } from "../durable/rpc";
 import type { EdgebeatEnv } from "../env";
 import { isStatic, type Job, PermanentError, type StaticJob } from "./job";
 import { nextRunAfter } from "./next-run";
@@ -30,7 +30,8 @@ export const realDeps: RunnerDeps = {
 /** What happened to one job in one slot; logged once, returned for tests and callers. */
 export type RunReport =
   | { job: string; topic: string; runId: string; status: "ok" | "duplicate"; seq: number; attempts: number }
-  | { job: string; topic: string; runId: string; status: "failed"; error: string; attempts: number };
+  | { job: string; topic: string; runId: string; status: "failed"; error: string; attempts: number }
+  | { job: string; topic: string; runId: string; status: "rested"; attempts: 0 };
 
 /** A run's name: the same slot always gets the same runId, so a repeated firing publishes once. */
 export function runIdFor(job: Pick<Job, "name">, scheduledTime: number): string {
@@ -123,6 +124,8 @@ export interface RunPlan {
   nextExpectedAt: number;
   /** A runtime schedule's params (validated when it was saved), or null for a static run. */
   params: unknown;
+  /** Run only if the topic has a subscriber (the job's `whileWatched`, or the schedule's). */
+  whileWatched: boolean;
 }
 
 /** Runs one slot of a job's static schedule. */
@@ -140,19 +143,25 @@ export function runJob(
     runId: runIdFor(job, scheduledTime),
     nextExpectedAt: nextExpectedAt(job, scheduledTime),
     params: null,
+    whileWatched: job.whileWatched,
   };
   return runPlan(plan, env, topics, deps);
 }
 
 /** Runs one planned run and hands the outcome to its topic's object (which keeps the ledger). */
 export async function runPlan(
-  { job, scheduledTime, topic, runId, nextExpectedAt, params }: RunPlan,
+  { job, scheduledTime, topic, runId, nextExpectedAt, params, whileWatched }: RunPlan,
   env: EdgebeatEnv,
   topics: readonly TopicInfo[],
   deps: RunnerDeps = realDeps,
 ): Promise<RunReport> {
   const startedAt = deps.now();
   const facts = { runId, job: job.name, scheduledTime, nextExpectedAt, graceMs: job.graceMs };
+  if (whileWatched && !(await isWatched(env, topic, facts, deps))) {
+    const rested = { job: job.name, topic, runId, status: "rested", attempts: 0 } as const;
+    console.log(JSON.stringify({ event: "job_run", ...rested }));
+    return rested;
+  }
   let report: RunReport;
   try {
     const { value, attempts } = await computeWithRetries(job, { env, scheduledTime, topics, params }, deps);
@@ -171,6 +180,16 @@ export async function runPlan(
   }
   (report.status === "failed" ? console.error : console.log)(JSON.stringify({ event: "job_run", ...report }));
   return report;
+}
+
+/** Whether the topic has a subscriber (its object records the slot as rested when not); unknown counts as watched. */
+async function isWatched(env: EdgebeatEnv, topic: string, slot: RestingSlot, deps: RunnerDeps): Promise<boolean> {
+  try {
+    return await callTopic(env, topic, (stub) => stub.watchedOrRest(slot), deps);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "watch_check_failed", topic, runId: slot.runId, error: String(error) }));
+    return true;
+  }
 }
 
 /** What the cron did for a sub-minute job: its topic's alarm runs it; the cron only re-arms a broken chain. */

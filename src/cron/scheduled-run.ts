@@ -8,7 +8,13 @@ import type { RunPlan } from "./runner";
 
 /** The plan for `run`; when its job or params no longer fit, a plan that fails at once, so its topic records why. */
 export function planScheduledRun(jobs: readonly Job[], run: ScheduledRun): RunPlan {
-  const plan = { scheduledTime: run.slot, topic: run.topic, runId: run.runId, nextExpectedAt: run.nextExpectedAt };
+  const plan = {
+    scheduledTime: run.slot,
+    topic: run.topic,
+    runId: run.runId,
+    nextExpectedAt: run.nextExpectedAt,
+    whileWatched: run.whileWatched ?? false,
+  };
   const job = jobs.find((candidate) => candidate.name === run.job);
   const schedule = `schedule ${run.scheduleId}`;
   if (job === undefined) {
@@ -41,6 +47,7 @@ function failing(name: string, message: string): Job {
     timeoutMs: 1_000,
     retry: { ...DEFAULT_RETRY, attempts: 1 },
     graceMs: 60_000,
+    whileWatched: false,
     async compute() {
       throw new PermanentError(message);
     },

@@ -3,7 +3,8 @@
  * and its status (`ok`, `failing`, `stale`), with the rule for when subscribers hear of a change.
  */
 import type { TopicState } from "../client/protocol";
-import type { FailedRun } from "./rpc";
+import { recordRested } from "./ledger";
+import type { FailedRun, RestingSlot } from "./rpc";
 import { readState, writeStatus } from "./store";
 import { getWakeup, type StaleData, setWakeup } from "./wakeups";
 
@@ -31,6 +32,15 @@ export function pushDeadline(sql: SqlStorage, next: NextRun, now: number): void 
     at,
     data: { nextExpectedAt: next.nextExpectedAt, lastScheduledTime: next.scheduledTime ?? now },
   });
+}
+
+/** The detail of a topic whose job rests while nobody watches. */
+export const RESTING = "Resting: nobody is watching; the next slot after a subscriber joins runs.";
+
+/** Records a slot rested through and moves the deadline past the next one, as a run would. */
+export function restSlot(sql: SqlStorage, slot: RestingSlot, now: number): void {
+  recordRested(sql, slot, now);
+  pushDeadline(sql, slot, now);
 }
 
 /** The detail of a topic whose deadline passed with no run. */

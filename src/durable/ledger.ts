@@ -38,6 +38,7 @@ export function readCounters(sql: SqlStorage): Record<Counter, number> {
     runs_failed: read("runs_failed"),
     runs_duplicate: read("runs_duplicate"),
     runs_skipped: read("runs_skipped"),
+    runs_rested: read("runs_rested"),
     run_duration_ms_sum: read("run_duration_ms_sum"),
   };
 }
@@ -137,6 +138,47 @@ export function recordSkippedRuns(sql: SqlStorage, skipped: SkippedRuns, now: nu
     seq: null,
     error: skipped.reason,
   });
+}
+
+/** Whether slot `runId` was recorded as rested (the newest slot of a rest row). */
+export function hasRested(sql: SqlStorage, runId: string): boolean {
+  return sql.exec("SELECT 1 FROM runs WHERE run_id = ? AND status = 'rested'", runId).toArray().length > 0;
+}
+
+/**
+ * Records a slot that a job running only while watched rested through: when the job's newest row
+ * is a rest already, it counts one slot more (`attempts`) and takes this slot's runId; else a new
+ * `rested` row starts. A repeated firing of the same slot counts once.
+ */
+export function recordRested(sql: SqlStorage, run: { runId: string; job: string; scheduledTime: number }, now: number): void {
+  if (sql.exec("SELECT 1 FROM runs WHERE run_id = ?", run.runId).toArray().length > 0) return;
+  const last = sql
+    .exec<{ id: number; status: string; scheduled_time: number }>(
+      "SELECT id, status, scheduled_time FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1",
+      run.job,
+    )
+    .toArray()[0];
+  if (last?.status === "rested") {
+    sql.exec("UPDATE runs SET attempts = attempts + 1, run_id = ? WHERE id = ?", run.runId, last.id);
+    addCounter(sql, "runs_rested");
+    return;
+  }
+  recordRun(sql, {
+    runId: run.runId,
+    job: run.job,
+    status: "rested",
+    scheduledTime: run.scheduledTime,
+    startedAt: now,
+    lagMs: now - run.scheduledTime,
+    durationMs: 0,
+    attempts: 1,
+    seq: null,
+    error: restedText(run.scheduledTime),
+  });
+}
+
+function restedText(from: number): string {
+  return `Rested from ${new Date(from).toISOString()}: nobody was watching (attempts counts the slots).`;
 }
 
 /** Records the slots a late alarm passed over, as one `skipped` row named after the first of them. */

@@ -34,6 +34,15 @@ export interface HistoryPage {
   messages: MetricFrame[];
 }
 
+/** A slot of a job that runs only while watched, as its topic needs it to rest through it. */
+export interface RestingSlot {
+  runId: string;
+  job: string;
+  scheduledTime: number;
+  nextExpectedAt: number;
+  graceMs: number;
+}
+
 /** A job run that produced no value; recorded in the ledger and turns the topic `failing`. */
 export interface FailedRun {
   runId: string;
@@ -100,6 +109,12 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
   publish(input: PublishInput): Promise<PublishResult>;
   /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
   recordFailure(failure: FailedRun): Promise<void>;
+  /**
+   * For a job that runs only while watched: true when the topic has a subscriber (socket or stream),
+   * so the slot runs; else records the slot as rested, moves the deadline on (an unwatched topic is
+   * not stale) and answers false.
+   */
+  watchedOrRest(slot: RestingSlot): Promise<boolean>;
   /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */
   rest(detail: string): Promise<void>;
   /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */

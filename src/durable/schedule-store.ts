@@ -218,6 +218,7 @@ export function scheduleView(row: ScheduleRow): Schedule {
   return {
     id: row.id,
     ...spec,
+    whileWatched: spec.whileWatched ?? false,
     state,
     revision: row.revision,
     createdAt: row.createdAt,

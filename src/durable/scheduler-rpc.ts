@@ -19,6 +19,8 @@ export interface ScheduleSpec {
   enabled: boolean;
   topic: string;
   private: boolean;
+  /** Runs a slot only while the topic has a subscriber (older schedules lack it: false). */
+  whileWatched?: boolean;
 }
 
 /** What a job needs to know to run one slot of a schedule; the Scheduler hands it to the JobRunner. */
@@ -31,6 +33,7 @@ export interface ScheduledRun {
   runId: string;
   /** The schedule's slot after this one (its end, when none is left): the topic's freshness deadline. */
   nextExpectedAt: number;
+  whileWatched?: boolean;
 }
 
 /** Slots a schedule passed over (downtime, a late alarm), recorded at its topic as one `skipped` row. */

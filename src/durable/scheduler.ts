@@ -166,6 +166,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
         slot,
         runId: `${id}@${slot}`,
         nextExpectedAt,
+        whileWatched: spec.whileWatched ?? false,
       });
     }
     if (due.skipped !== null) {

@@ -26,10 +26,10 @@ import { Audience } from "./audience";
 import { nextFlushAfter } from "./batch-decision";
 import { rearmCadence, takeTick } from "./cadence";
 import { ShardFanout } from "./fanout";
-import { changeStatus, failingDetail, ON_TIME, pushDeadline, staleDetail } from "./freshness";
+import { changeStatus, failingDetail, ON_TIME, pushDeadline, RESTING, restSlot, staleDetail } from "./freshness";
 import { jobRunner } from "./job-runner";
 import { joinFrames } from "./join";
-import { listRuns, recordJobRun, recordSkippedRuns } from "./ledger";
+import { hasRested, listRuns, recordJobRun, recordSkippedRuns } from "./ledger";
 import { objectName } from "./names";
 import { storePublish, takeUnsent } from "./publish";
 import type {
@@ -39,6 +39,7 @@ import type {
   JobHealth,
   PublishInput,
   PublishResult,
+  RestingSlot,
   ShardJoin,
   TickData,
   TopicMetrics,
@@ -107,6 +108,15 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     });
     if (!published) this.#setStatus("failing", failingDetail(failure));
     await armAlarm(this.ctx.storage);
+  }
+
+  async watchedOrRest(slot: RestingSlot): Promise<boolean> {
+    if (hasRested(this.#sql, slot.runId)) return false; // handed over again: it rested already
+    if ((await this.#reach().count()) > 0) return true;
+    this.ctx.storage.transactionSync(() => restSlot(this.#sql, slot, Date.now()));
+    this.#setStatus("ok", RESTING);
+    await armAlarm(this.ctx.storage);
+    return false;
   }
 
   /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */

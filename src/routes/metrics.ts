@@ -14,7 +14,7 @@ interface Family {
   samples: { suffix?: string; sample: Sample }[];
 }
 
-const RUN_STATUSES: readonly RunStatus[] = ["ok", "failed", "duplicate", "skipped"];
+const RUN_STATUSES: readonly RunStatus[] = ["ok", "failed", "duplicate", "skipped", "rested"];
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

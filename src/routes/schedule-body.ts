@@ -55,6 +55,7 @@ const fields = z.strictObject(
     enabled: z.boolean({ error: "must be true or false" }).optional(),
     topic: z.string({ error: "must be a topic name" }).optional(),
     private: z.boolean({ error: "must be true or false" }).optional(),
+    whileWatched: z.boolean({ error: "must be true or false" }).optional(),
   },
   { error: "must be a JSON object of schedule fields" },
 );
@@ -115,6 +116,7 @@ function defaults(id: string, job: string): Omit<ScheduleSpec, "job" | "cron" | 
     enabled: true,
     topic: `${job}.${id}`,
     private: false,
+    whileWatched: false,
   };
 }
 

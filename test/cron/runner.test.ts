@@ -114,6 +114,44 @@ describe("runJob", () => {
     expect(await stub.snapshot()).toMatchObject({ seq: 0, status: "failing" });
   });
 
+  it("runs a whileWatched job only while its topic has a subscriber, and records the slots it rested through", async () => {
+    let computed = 0;
+    const job = testJob(
+      "watched",
+      async () => {
+        computed++;
+        return computed;
+      },
+      { whileWatched: true },
+    );
+    const stub = env.TOPIC.getByName(job.topic);
+    for (const slot of [T, T + 60_000, T + 60_000]) {
+      expect(await runJob(job, slot, env, topicsOf([job]))).toEqual({
+        job: job.name,
+        topic: job.topic,
+        runId: `${job.name}@${slot}`,
+        status: "rested",
+        attempts: 0,
+      });
+    }
+    expect(computed).toBe(0);
+    // One row for the whole rest, counting its two slots (the repeated firing counted once).
+    expect(await stub.runs(10)).toMatchObject([
+      { status: "rested", runId: `${job.name}@${T + 60_000}`, scheduledTime: T, attempts: 2 },
+    ]);
+    // Not stale while nobody watches: the deadline moved on with each rested slot.
+    expect(await stub.jobHealth()).toMatchObject({
+      status: "ok",
+      detail: "Resting: nobody is watching; the next slot after a subscriber joins runs.",
+    });
+    const socket = await openTopicSocket(job.topic);
+    await socket.nextFrame();
+    expect(await runJob(job, T + 120_000, env, topicsOf([job]))).toMatchObject({ status: "ok", seq: 1 });
+    expect(await socket.nextFrame()).toMatchObject({ type: "metric", seq: 1, value: 1, runId: `${job.name}@${T + 120_000}` });
+    expect((await stub.metrics()).counters.runs_rested).toBe(2);
+    socket.ws.close();
+  });
+
   it("does not retry a PermanentError", async () => {
     const job = testJob("permanent", async () => {
       throw new PermanentError("PROBE_URLS is empty");

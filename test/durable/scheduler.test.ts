@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { schedulerShardNames } from "../../src/config";
 import { addPendingRun } from "../../src/durable/schedule-store";
 import { api, moveNextAt, REFUSED_URL, shardOf } from "../helpers/schedules";
+import { openTopicSocket } from "../helpers/socket";
 
 const MINUTE = 60_000;
 const thisMinute = () => Math.floor(Date.now() / MINUTE) * MINUTE;
@@ -95,6 +96,30 @@ describe("a Scheduler shard's alarm", () => {
       status: "skipped",
       error: expect.stringContaining("passed over 3 slots"),
     });
+  });
+
+  it("whileWatched: rests through slots nobody watches, and runs the next one once someone subscribes", async () => {
+    await create("watched", { cron: null, every: "1s", whileWatched: true });
+    const first = Math.floor(Date.now() / 1_000) * 1_000;
+    await moveNextAt("watched", first);
+    await runDurableObjectAlarm(shardOf("watched"));
+    expect(await runIds("watched")).toEqual([]);
+    const [rest] = await topic("watched").runs(10);
+    expect(rest).toMatchObject({ status: "rested", scheduledTime: first });
+    // The same slot handed over again stays rested, even with a subscriber by then: one outcome per slot.
+    const socket = await openTopicSocket("uptime.watched");
+    await socket.nextFrame();
+    await moveNextAt("watched", first);
+    await runInDurableObject(shardOf("watched"), (_instance, state) => {
+      state.storage.sql.exec("UPDATE runtime_schedules SET spec = json_set(spec, '$.missed', 'all') WHERE id = 'watched'");
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await runDurableObjectAlarm(shardOf("watched"));
+    const published = await runIds("watched");
+    expect(published.length).toBeGreaterThan(0);
+    expect(published).not.toContain(`watched@${first}`);
+    expect(await socket.nextFrame()).toMatchObject({ type: "metric", runId: published[0] });
+    socket.ws.close();
   });
 
   it("hands over a run taken before a restart, and a deleted schedule's taken runs never run", async () => {

@@ -144,7 +144,7 @@ describe("GET /metrics", () => {
         "# HELP edgebeat_job_runs_total Job runs by outcome.",
         "# TYPE edgebeat_job_runs_total counter",
         ...JOBS.flatMap(({ name }) =>
-          ["ok", "failed", "duplicate", "skipped"].map(
+          ["ok", "failed", "duplicate", "skipped", "rested"].map(
             (status) => `edgebeat_job_runs_total{job="${name}",status="${status}"} ${runs[`${name} ${status}`] ?? 0}`,
           ),
         ),

@@ -35,6 +35,7 @@ describe("PUT /schedules/:id", () => {
       enabled: true,
       topic: "uptime.acme",
       private: false,
+      whileWatched: false,
       state: "active",
       revision: 1,
       createdAt: expect.any(Number),

@@ -62,7 +62,7 @@ const BLOCK_WEBSOCKETS = `
 
 /** What the page records for tests (src/client/dashboard/main.ts), and the blocked sockets' URLs. */
 declare const window: {
-  __edgebeat: { metrics: Record<string, number[]>; states: Record<string, string> };
+  __edgebeat: { metrics: Record<string, number[]>; states: Record<string, string>; transports: Record<string, string> };
   __blockedSockets: string[];
 };
 
@@ -188,6 +188,12 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     // One open stream per topic, and no long-poll.
     expect(openStreams()).toEqual([...publicTopics].sort());
     expect(polls).toEqual([]);
+    // The page says so: each topic's transport, and on its card.
+    expect(await page.evaluate(() => window.__edgebeat.transports)).toEqual(
+      Object.fromEntries(publicTopics.map((topic) => [topic, "sse"])),
+    );
+    const labels = await page.locator("article.card .connection").allTextContents();
+    expect(new Set(labels)).toEqual(new Set(["live · SSE"]));
   });
 
   it("delivers every posted seq once and in order, across a restart on the same port and storage", {

@@ -6,7 +6,7 @@
  * docs/dashboard.md says what each part shows.
  */
 import type { SystemValue } from "../protocol";
-import { type ConnectionState, subscribe } from "../subscribe";
+import { type ConnectionState, subscribe, type TransportName } from "../subscribe";
 import { getHistory, getJobs, getTopics, type TopicInfo } from "./api";
 import { h, setText } from "./dom";
 import { HEALTH_ORDER, PageHeader } from "./header";
@@ -26,10 +26,11 @@ const TOPICS_RETRY_MS = 5_000;
 /** Up to this many schedule topics are shown unfolded; more start folded behind their health counts. */
 const SCHEDULE_TOPICS_OPEN = 6;
 
-/** What the page saw, for tests: every seq delivered per topic, in order, and each topic's connection state. */
+/** What the page saw, for tests: every seq delivered per topic, in order, each topic's connection state and transport. */
 interface EdgebeatRecord {
   metrics: Record<string, number[]>;
   states: Record<string, ConnectionState>;
+  transports: Record<string, TransportName>;
 }
 
 declare global {
@@ -38,7 +39,7 @@ declare global {
   }
 }
 
-const record: EdgebeatRecord = { metrics: {}, states: {} };
+const record: EdgebeatRecord = { metrics: {}, states: {}, transports: {} };
 window.__edgebeat = record;
 
 function byId(id: string): HTMLElement {
@@ -122,9 +123,10 @@ function watch(info: TopicInfo): void {
       refreshJobsIn(STATUS_NEWS_MS);
     },
     onReset: () => card.reset(),
-    onState(state, detail) {
+    onState(state, detail, transport) {
       record.states[topic] = state;
-      card.setConnection(state, detail);
+      record.transports[topic] = transport;
+      card.setConnection(state, detail, transport);
       updateHeader();
     },
   });

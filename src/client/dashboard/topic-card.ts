@@ -3,7 +3,10 @@
  * age, the countdown to the next expected run, subscriber counts, and a chart or table of values.
  */
 import type { MetricFrame, ScheduleState, StatusFrame } from "../protocol";
-import type { ConnectionState } from "../subscribe";
+import type { ConnectionState, TransportName } from "../subscribe";
+
+const TRANSPORT_LABELS: Record<TransportName, string> = { websocket: "WebSocket", sse: "SSE", longpoll: "long-poll" };
+
 import type { JobInfo, TopicInfo } from "./api";
 import { MAX_POINTS, TopicChart } from "./chart";
 import type { ChartPoint } from "./chart-data";
@@ -97,10 +100,12 @@ export class TopicCard {
     return (this.#ui.badge.dataset.state as Health | undefined) ?? "waiting";
   }
 
-  setConnection(state: ConnectionState, detail?: string): void {
+  /** The connection's state, and its transport when it is not a WebSocket (a network that blocks them). */
+  setConnection(state: ConnectionState, detail?: string, transport: TransportName = "websocket"): void {
     const connection = this.#ui.connection;
     connection.dataset.state = state;
-    setText(connection, state);
+    connection.dataset.transport = transport;
+    setText(connection, transport === "websocket" ? state : `${state} · ${TRANSPORT_LABELS[transport]}`);
     connection.title = detail ?? "";
   }
 

@@ -8,9 +8,13 @@ import type { ShardFanout } from "./fanout";
 import { type Streams, sseEvent } from "./streams";
 import type { Subscribers } from "./subscribers";
 
+/** A long-poll client that polled this recently still counts as watching (it is between two polls). */
+const POLL_GRACE_MS = 35_000;
+
 export class Audience {
   /** Long-polls waiting for the next metric broadcast. */
   readonly #waiting = new Set<() => void>();
+  #lastPollAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly sockets: Subscribers,
@@ -26,6 +30,11 @@ export class Audience {
     if (this.streams.count() > 0) this.streams.broadcast(sseEvent(text, seq === null ? null : eventId(this.epoch(), seq)));
     if (this.shards.isSharded) this.shards.deliver(text, seq, first, this.epoch());
     if (seq !== null) for (const wake of this.#waiting) wake();
+  }
+
+  /** Notes a long-poll (a client that polls is watching, also between its polls). */
+  polled(now: number): void {
+    this.#lastPollAt = now;
   }
 
   /** Resolves at the next metric broadcast, or after `timeoutMs`. */
@@ -46,8 +55,13 @@ export class Audience {
     return this.#waiting.size;
   }
 
-  /** Open sockets here and on every shard, and open streams. */
+  /** Open sockets here and on every shard, open streams, and long-polls waiting now. */
   async count(): Promise<number> {
-    return (await this.shards.count()) + this.sockets.count() + this.streams.count();
+    return (await this.shards.count()) + this.sockets.count() + this.streams.count() + this.#waiting.size;
+  }
+
+  /** Whether anyone watches: a subscriber now, or a long-poll client between two polls (one polled lately). */
+  async isWatched(now: number): Promise<boolean> {
+    return now - this.#lastPollAt < POLL_GRACE_MS || (await this.count()) > 0;
   }
 }

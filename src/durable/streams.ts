@@ -84,7 +84,9 @@ export class Streams {
     const events = join(since, epoch).map((text) => {
       const frame = JSON.parse(text) as ServerFrame;
       if (frame.type === "hello") streamEpoch = frame.epoch;
-      const seq = frameSeq(frame);
+      // A resumed hello is id'd at the resume point, not the topic's seq: a stream cut during the
+      // replay that follows resumes from there again, so a plain EventSource misses nothing either.
+      const seq = frame.type === "hello" && frame.recovered === true && since !== null ? since : frameSeq(frame);
       return sseEvent(text, seq === null ? null : eventId(streamEpoch, seq));
     });
     return this.open(events);

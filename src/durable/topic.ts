@@ -112,7 +112,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
 
   async watchedOrRest(slot: RestingSlot): Promise<boolean> {
     if (hasRested(this.#sql, slot.runId)) return false; // handed over again: it rested already
-    if ((await this.#reach().count()) > 0) return true;
+    if (await this.#reach().isWatched(Date.now())) return true;
     this.ctx.storage.transactionSync(() => restSlot(this.#sql, slot, Date.now()));
     this.#setStatus("ok", RESTING);
     await armAlarm(this.ctx.storage);
@@ -157,6 +157,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   /** `/history`'s page: kept metrics after `since` with the epoch and status; with `waitMs`, a long-poll. */
   async poll(since: number, limit: number, waitMs = 0): Promise<HistoryPage> {
     const page = pageOf(this.#sql, since, limit);
+    if (waitMs > 0) this.#reach().polled(Date.now());
     if (page.messages.length > 0 || waitMs <= 0) return page;
     // Long-poll: hold the call until a metric after `since` is broadcast, or the wait ends.
     await this.#reach().nextMetric(waitMs);

@@ -53,7 +53,7 @@ metrics.get("/", async (c) => {
   const families: Family[] = [
     {
       name: "edgebeat_topic_subscribers",
-      help: "Open WebSocket subscribers of the topic.",
+      help: "Open subscribers of the topic: WebSockets, streams and waiting long-polls.",
       type: "gauge",
       samples: perTopic((r) => r.m.subscribers),
     },

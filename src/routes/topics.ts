@@ -1,5 +1,5 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parseEventId } from "../client/protocol";
 import { declaredTopics, listVar, shardNames } from "../config";
@@ -26,11 +26,7 @@ topics.get("/:topic", async (c) => {
   const stub = c.env.TOPIC.getByName(info.topic);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.json(await stub.snapshot());
   parseSubscribeQuery(c.req.query());
-  const origin = c.req.header("Origin");
-  const allowed = listVar(c.env.ALLOWED_ORIGINS);
-  if (origin !== undefined && allowed.length > 0 && !allowed.includes(origin)) {
-    throw new ApiError(403, "origin_not_allowed", `Origin ${origin} may not subscribe; see ALLOWED_ORIGINS.`);
-  }
+  requireAllowedOrigin(c);
   // The object answers the upgrade itself; forward the request untouched.
   return subscriberObject(c.env, info.topic).fetch(c.req.raw);
 });
@@ -39,6 +35,7 @@ topics.get("/:topic/events", async (c) => {
   const info = await declaredTopic(c);
   if (info.private) await requireSubscribeToken(c, info.topic);
   parseSubscribeQuery(c.req.query());
+  requireAllowedOrigin(c);
   const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("lastEventId");
   if (lastEventId !== undefined && lastEventId !== "" && parseEventId(lastEventId) === null) {
     throw new ApiError(400, "bad_last_event_id", "Last-Event-ID must be an id this stream sent: <epoch>:<seq>.");
@@ -84,4 +81,13 @@ function subscriberObject(env: EdgebeatEnv, topic: string): { fetch(request: Req
   const shards = shardNames(env, topic);
   const shard = shards[Math.floor(Math.random() * shards.length)];
   return shard === undefined ? env.TOPIC.getByName(topic) : env.SHARD.getByName(shard);
+}
+
+/** A subscriber (socket or stream) from an Origin that ALLOWED_ORIGINS does not list is refused with 403. */
+function requireAllowedOrigin(c: Context<AppEnv>): void {
+  const origin = c.req.header("Origin");
+  const allowed = listVar(c.env.ALLOWED_ORIGINS);
+  if (origin !== undefined && allowed.length > 0 && !allowed.includes(origin)) {
+    throw new ApiError(403, "origin_not_allowed", `Origin ${origin} may not subscribe; see ALLOWED_ORIGINS.`);
+  }
 }

@@ -152,6 +152,13 @@ describe("runJob", () => {
     socket.ws.close();
   });
 
+  it("counts a long-poll client as watching, also between its polls", async () => {
+    const job = testJob("polled", async () => 1, { whileWatched: true });
+    const stub = env.TOPIC.getByName(job.topic);
+    expect(await stub.poll(0, 10, 1)).toMatchObject({ messages: [] }); // one poll that waited (and timed out)
+    expect(await runJob(job, T, env, topicsOf([job]))).toMatchObject({ status: "ok", seq: 1 });
+  });
+
   it("does not retry a PermanentError", async () => {
     const job = testJob("permanent", async () => {
       throw new PermanentError("PROBE_URLS is empty");

@@ -126,7 +126,7 @@ describe("GET /metrics", () => {
     };
     expect(await response.text()).toBe(
       [
-        "# HELP edgebeat_topic_subscribers Open WebSocket subscribers of the topic.",
+        "# HELP edgebeat_topic_subscribers Open subscribers of the topic: WebSockets, streams and waiting long-polls.",
         "# TYPE edgebeat_topic_subscribers gauge",
         ...topicLines("edgebeat_topic_subscribers"),
         "# HELP edgebeat_topic_messages_published_total Metrics published to the topic.",

@@ -40,7 +40,11 @@ describe("GET /topics/:topic/events", () => {
     await publish("a");
     await publish("b");
     const resumed = readSse(await open("", { "Last-Event-ID": `${epoch}:${seq}` }));
-    expect((await resumed.next()).frame).toMatchObject({ type: "hello", seq: seq + 2, recovered: true });
+    // The hello is id'd at the resume point, so a stream cut during the replay resumes there again.
+    expect(await resumed.next()).toMatchObject({
+      id: `${epoch}:${seq}`,
+      frame: { type: "hello", seq: seq + 2, recovered: true },
+    });
     expect([(await resumed.next()).frame, (await resumed.next()).frame]).toMatchObject([
       { type: "metric", seq: seq + 1, value: "a" },
       { type: "metric", seq: seq + 2, value: "b" },
@@ -57,6 +61,13 @@ describe("GET /topics/:topic/events", () => {
   });
 
   it("refuses what a WebSocket subscriber would be refused, as HTTP errors", async () => {
+    // ALLOWED_ORIGINS (the test env lists one origin) applies to streams as to sockets.
+    const elsewhere = await open("", { Origin: "https://elsewhere.example" });
+    expect(elsewhere.status).toBe(403);
+    expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe("origin_not_allowed");
+    const listed = await open("", { Origin: env.ALLOWED_ORIGINS.split(",")[0] as string });
+    expect(listed.status).toBe(200);
+    await listed.body?.cancel();
     const cases: [string, Record<string, string>, number, string][] = [
       ["", { "Last-Event-ID": "not-an-id" }, 400, "bad_last_event_id"],
       ["?since=x", {}, 400, "bad_since"],

@@ -24,14 +24,21 @@ import { docsBlocks, renderResults } from "./fanout/report.mjs";
 import { runRecord } from "./fanout/run-record.mjs";
 import * as scale from "./fanout/scale.mjs";
 import * as shards from "./fanout/shards.mjs";
+import * as sse from "./fanout/sse.mjs";
 import { runSustained } from "./fanout/sustained.mjs";
 import { targets } from "./fanout/targets.mjs";
 import { monoMs } from "./lib/procs.mjs";
 import { machineFacts, RESULTS_DIR, rerender, startRun, writeResults } from "./lib/run.mjs";
 import { removeDir, snapshotProject } from "./lib/server.mjs";
 
-const NAME = "fanout";
-const options = parseOptions(() => console.log(summaryText(rerender(NAME, renderResults, docsBlocks))));
+// The SSE phase's flags come out of argv first; --sse-only writes its own result files.
+const sseOptions = sse.takeOptions(process.argv);
+const NAME = sseOptions.only ? "fanout-sse" : "fanout";
+const render = sseOptions.only ? sse.renderResults : (/** @type {any} */ r) => `${renderResults(r)}\n${sse.section(r)}\n`;
+const blocks = sseOptions.only ? sse.docsBlocks : (/** @type {any} */ r) => ({ ...docsBlocks(r), ...sse.docsBlocks(r) });
+const options = parseOptions(() => console.log(summaryText(rerender(NAME, render, blocks))));
+// --sse-only measures one N, whatever --sizes says.
+if (sseOptions.only) Object.assign(options, { sizes: [sseOptions.n], largest: sseOptions.n });
 const run = startRun(NAME, options.deadlineMs);
 
 /** The short hash of a commit. @param {string} ref */
@@ -60,11 +67,13 @@ async function main() {
   const bench = { options, targets: starters, done, profileDir, log: run.log };
 
   const profiled = profile.plan(options);
-  const plan = [scale, deflate, before, floor, shards].flatMap((part) => part.plan(options)).concat(profiled.specs);
+  const parts = sseOptions.only ? [] : [scale, deflate, before, floor, shards].flatMap((part) => part.plan(options));
+  const plan = parts.concat(sseOptions.only ? [] : profiled.specs, sse.plan(sseOptions));
+  const sseRun = sse.sseBench(bench, { project, deadlineMs: options.deadlineMs, n: sseOptions.n, running });
   const startedAt = monoMs();
   const phases = [];
-  for (const spec of plan) phases.push(await runPhase(bench, spec));
-  const probing = options.sustainedN > 0;
+  for (const spec of plan) phases.push(await runPhase(spec.role === "sse" ? sseRun : bench, spec));
+  const probing = options.sustainedN > 0 && !sseOptions.only;
   const sustained = probing ? await runSustained(bench) : null;
   const sustainedBefore = probing && options.before !== undefined ? await runSustained(bench, { before: true }) : null;
   const rates = batching.batchedRates(options, sustained);
@@ -81,8 +90,9 @@ async function main() {
     sustainedBefore,
     sustainedBatched,
   });
-  const { jsonPath, mdPath } = writeResults(NAME, result, renderResults(result), docsBlocks(result));
-  console.log(`\n${summaryText(result)}\n\nwrote ${jsonPath}\n      ${mdPath}`);
+  Object.assign(result.parameters, { sse: sseOptions });
+  const { jsonPath, mdPath } = writeResults(NAME, result, render(result), blocks(result));
+  console.log(`\n${summaryText(result)}\n${sse.summaryLine(result)}\n\nwrote ${jsonPath}\n      ${mdPath}`);
   return result.ok ? 0 : 1;
 }
 

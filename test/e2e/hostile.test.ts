@@ -2,6 +2,7 @@
 import { request } from "node:http";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { readSse, type SseReader } from "../helpers/sse";
 import { E2E_SECRETS, getJson, setUpServer } from "./server";
 
 const dev = setUpServer();
@@ -147,5 +148,91 @@ describe("misbehaving subscribers", () => {
   it("changed no topic's seq", async () => {
     expect(await seqOf("announcements")).toBe(1);
     expect(await seqOf("ops", `?token=${await token({ topic: "ops" })}`)).toBe(0);
+  });
+});
+
+describe("hostile stream and long-poll clients", () => {
+  const auth = `Bearer ${E2E_SECRETS.PUBLISH_TOKEN}`;
+  const subscribers = async () =>
+    ((await getJson(dev.server, "/topics/announcements")).body as { subscribers: number }).subscribers;
+
+  /** Opens `/topics/announcements/events` over real HTTP; `abort` drops the connection without a goodbye. */
+  async function openStream(headers: Record<string, string> = {}): Promise<{ events: SseReader; abort: () => void }> {
+    const controller = new AbortController();
+    const response = await fetch(`${dev.server.url}/topics/announcements/events`, { headers, signal: controller.signal });
+    expect(response.status).toBe(200);
+    return { events: readSse(response), abort: () => controller.abort() };
+  }
+
+  /** Polls the snapshot until its subscriber count is `expected`, for at most `timeoutMs`; returns the last count. */
+  async function settledSubscribers(expected: number, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let count = await subscribers();
+    while (count !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      count = await subscribers();
+    }
+    return count;
+  }
+
+  it("refuse broken Last-Event-IDs with 400 bad_last_event_id, and join afresh with a reset on another epoch's", async () => {
+    for (const id of ["not-an-id", "e:-1", "e:1.5", "e:1e3", ":1", "e:", `e:${"9".repeat(16)}`, `${"e".repeat(65)}:1`, "ä:1"]) {
+      const response = await fetch(`${dev.server.url}/topics/announcements/events`, {
+        headers: { "Last-Event-ID": id },
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect({ id, status: response.status, body: await response.json() }).toEqual({
+        id,
+        status: 400,
+        body: { error: { code: "bad_last_event_id", message: "Last-Event-ID must be an id this stream sent: <epoch>:<seq>." } },
+      });
+    }
+    const { events, abort } = await openStream({ "Last-Event-ID": "another-epoch:999999999999999" });
+    const hello = await events.next();
+    expect(hello.frame).toMatchObject({ type: "hello", topic: "announcements", seq: 1, recovered: false });
+    expect((await events.next()).frame).toEqual({ type: "reset", topic: "announcements", seq: 1 });
+    abort();
+    expect(await seqOf("announcements")).toBe(1);
+  });
+
+  it("count 50 concurrent streams while they are open", async () => {
+    const before = await subscribers();
+    const streams = await Promise.all(Array.from({ length: 50 }, () => openStream()));
+    await Promise.all(streams.map(({ events }) => events.next()));
+    expect(await subscribers()).toBe(before + 50);
+    for (const { abort } of streams) abort();
+  });
+
+  // BUG (reported, src/ not changed here): under wrangler dev a stream whose client disconnects stays
+  // in the object's Streams (its cancel never runs, and neither a keep-alive nor a publish fails), so
+  // it counts as a subscriber and against MAX_STREAMS until STREAM_LIFETIME_SECONDS ends it.
+  // Remove `.skip` once dropped streams are forgotten.
+  it.skip("forget 50 streams dropped abruptly: the snapshot's subscribers returns to its count before", async () => {
+    const before = await subscribers();
+    const streams = await Promise.all(Array.from({ length: 50 }, () => openStream()));
+    await Promise.all(streams.map(({ events }) => events.next()));
+    for (const { abort } of streams) abort();
+    expect(await settledSubscribers(before)).toBe(before);
+  });
+
+  it("stay healthy after a wait=30 long-poll is cancelled mid-wait, and still deliver the next publish to a stream", async () => {
+    const { seq } = (await post("/topics/announcements", '{"value":"before the poll"}', auth)).body as { seq: number };
+    const controller = new AbortController();
+    const started = Date.now();
+    const held = fetch(`${dev.server.url}/topics/announcements/history?since=${seq}&wait=30`, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    controller.abort();
+    await expect(held).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await getJson(dev.server, "/health")).status).toBe(200);
+    const { events, abort } = await openStream();
+    expect((await events.next()).frame).toMatchObject({ type: "hello", seq });
+    expect((await events.next()).frame).toMatchObject({ type: "metric", seq, value: "before the poll" });
+    expect(await post("/topics/announcements", '{"value":"after the poll"}', auth)).toMatchObject({ status: 202 });
+    expect(await events.next()).toMatchObject({
+      id: expect.stringMatching(new RegExp(`:${seq + 1}$`)),
+      frame: { type: "metric", seq: seq + 1, value: "after the poll" },
+    });
+    abort();
   });
 });

@@ -31,6 +31,8 @@ const CONCURRENCY = 32;
 /** A run the JobRunner could not take (the call itself failed) is tried again this much later, this many times. */
 const RETRY_MS = 5_000;
 const MAX_TRIES = 5;
+/** An alarm stops waiting for its hand-over this long before the next alarm is due. */
+const ALARM_MARGIN_MS = 100;
 /** An alarm this far past its time has been lost (the heartbeat re-arms it). */
 const OVERDUE_MS = 30_000;
 
@@ -38,6 +40,8 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
   readonly #sql: SqlStorage;
   /** Changes to one schedule run one at a time (a put awaits another shard's topic claim). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Pending runs being handed over now (in memory: after a restart every pending run is handed over again). */
+  readonly #inFlight = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
@@ -69,7 +73,8 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
         return store.saveSchedule(this.#sql, id, spec, nextAt, now);
       });
       await this.#arm();
-      if (!spec.enabled && (current === null || current.spec.enabled)) {
+      // A schedule paused from the start has no deadline to stop: its topic is not woken.
+      if (!spec.enabled && current !== null && current.spec.enabled) {
         await this.#rest(spec.topic, `Schedule ${id} is paused: nothing runs until it resumes.`);
       }
       if (current !== null && current.spec.topic !== spec.topic)
@@ -148,8 +153,14 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       for (const row of store.dueSchedules(this.#sql, now)) this.#take(row, now);
     });
     await this.#arm();
-    await this.#handOver();
-    await this.#arm();
+    // The hand-over may outlast the time to the next alarm (many due runs): the alarm then returns
+    // and the hand-over goes on, so the next slot is taken on time instead of being passed over.
+    const handing = this.#handOver().then(() => this.#arm());
+    this.ctx.waitUntil(handing);
+    const next = await this.ctx.storage.getAlarm();
+    const budget = next === null ? Number.POSITIVE_INFINITY : next - Date.now() - ALARM_MARGIN_MS;
+    if (budget === Number.POSITIVE_INFINITY) await handing;
+    else if (budget > 0) await Promise.race([handing, new Promise((resolve) => setTimeout(resolve, budget))]);
   }
 
   #take(row: store.ScheduleRow, now: number): void {
@@ -198,7 +209,8 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     // One schedule's runs go one after another, oldest slot first (a catch-up publishes in slot
     // order); different schedules run side by side, CONCURRENCY at a time.
     const bySchedule = new Map<string, { run: ScheduledRun; tries: number }[]>();
-    for (const pending of store.pendingRuns(this.#sql)) {
+    // Runs an earlier hand-over is still handing over are its own.
+    for (const pending of store.pendingRuns(this.#sql).filter(({ run }) => !this.#inFlight.has(run.runId))) {
       bySchedule.set(pending.run.scheduleId, [...(bySchedule.get(pending.run.scheduleId) ?? []), pending]);
     }
     const queue = [...bySchedule.values()].map((runs) => runs.sort((a, b) => a.run.slot - b.run.slot));
@@ -211,6 +223,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
   }
 
   async #handOverRun(runner: ReturnType<typeof jobRunner>, run: ScheduledRun, tries: number): Promise<void> {
+    this.#inFlight.add(run.runId);
     try {
       await runner.runScheduled(run);
       store.finishPendingRun(this.#sql, run.runId);
@@ -220,6 +233,8 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       else store.retryPendingRun(this.#sql, run.runId);
       const failure = { event: "schedule_run_unhanded", runId: run.runId, tries: tries + 1, givingUp, error: String(error) };
       console.error(JSON.stringify(failure));
+    } finally {
+      this.#inFlight.delete(run.runId);
     }
   }
 

@@ -20,9 +20,12 @@ const RETRY_MS = 1_000;
 const encoder = new TextEncoder();
 
 interface Stream {
-  controller: ReadableStreamDefaultController<Uint8Array>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
   timer: ReturnType<typeof setTimeout>;
 }
+
+/** A stream whose reader is this far behind (bytes queued) is dropped; its client resumes from its Last-Event-ID. */
+const MAX_QUEUED_BYTES = 1024 * 1024;
 
 /** One serialized frame as an event; `id` when it moves the resume point (hello, metric, batch). */
 export function sseEvent(text: string, id: string | null): string {
@@ -89,23 +92,26 @@ export class Streams {
       const seq = frame.type === "hello" && frame.recovered === true && since !== null ? since : frameSeq(frame);
       return sseEvent(text, seq === null ? null : eventId(streamEpoch, seq));
     });
-    return this.open(events);
+    return this.open(events, request.signal);
   }
 
   /** A new stream that starts with `events` (already encoded) and then gets every broadcast until it ends. */
-  open(events: readonly string[]): Response {
-    let stream: Stream | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n${events.join("")}`));
-        const timer = setTimeout(() => this.#end(stream), this.lifetimeMs);
-        stream = { controller, timer };
-        this.#open.add(stream);
-        this.#keepalive ??= setInterval(() => this.#send(": keep-alive\n\n"), KEEPALIVE_MS);
-      },
-      cancel: () => this.#forget(stream),
+  open(events: readonly string[], signal?: AbortSignal): Response {
+    // A TransformStream, so that a client gone away shows: its readable side is cancelled, which
+    // errors the writer (writer.closed rejects, and so does every later write).
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, {
+      highWaterMark: MAX_QUEUED_BYTES,
+      size: (chunk) => chunk.byteLength,
     });
-    return new Response(body, {
+    const writer = writable.getWriter();
+    const stream: Stream = { writer, timer: setTimeout(() => this.#end(stream), this.lifetimeMs) };
+    // With enable_request_signal the runtime aborts the request when its client goes away.
+    signal?.addEventListener("abort", () => this.#end(stream));
+    this.#open.add(stream);
+    writer.closed.catch(() => this.#forget(stream));
+    this.#write(stream, encoder.encode(`retry: ${RETRY_MS}\n\n${events.join("")}`));
+    this.#keepalive ??= setInterval(() => this.#send(": keep-alive\n\n"), KEEPALIVE_MS);
+    return new Response(readable, {
       headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
     });
   }
@@ -117,27 +123,26 @@ export class Streams {
 
   #send(text: string): void {
     const bytes = encoder.encode(text);
-    for (const stream of this.#open) {
-      try {
-        stream.controller.enqueue(bytes);
-      } catch {
-        this.#forget(stream);
-      }
-    }
+    for (const stream of this.#open) this.#write(stream, bytes);
   }
 
-  #end(stream: Stream | undefined): void {
-    if (stream === undefined) return;
-    try {
-      stream.controller.close();
-    } catch {
-      // Already closed by the client.
+  /** Writes to one stream; a failed write (the client went away) or a reader too far behind ends it. */
+  #write(stream: Stream, bytes: Uint8Array): void {
+    const queued = stream.writer.desiredSize;
+    if (queued !== null && queued < 0) {
+      this.#end(stream);
+      return;
     }
+    stream.writer.write(bytes).catch(() => this.#forget(stream));
+  }
+
+  #end(stream: Stream): void {
+    stream.writer.close().catch(() => {}); // already errored: the client went away first
     this.#forget(stream);
   }
 
-  #forget(stream: Stream | undefined): void {
-    if (stream === undefined || !this.#open.delete(stream)) return;
+  #forget(stream: Stream): void {
+    if (!this.#open.delete(stream)) return;
     clearTimeout(stream.timer);
     if (this.#open.size === 0 && this.#keepalive !== undefined) {
       clearInterval(this.#keepalive);

@@ -371,11 +371,11 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     await page.locator(".jobs td.last-run .badge").first().waitFor();
     expect(await brokenWords(page)).toEqual([]);
     // The page's own times are local and readable; a job's value is shown as the job published it.
-    const ownText = await page.evaluate(() => {
-      const copy = document.body.cloneNode(true) as HTMLElement;
+    const ownText = await page.evaluate<string>(`(() => {
+      const copy = document.body.cloneNode(true);
       for (const value of copy.querySelectorAll(".value, .value-view")) value.remove();
       return copy.textContent ?? "";
-    });
+    })()`);
     expect(ownText).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     await screenshot("dashboard.png");
   });

@@ -29,6 +29,11 @@ describe("GET /topics/:topic/events", () => {
       frame: { type: "metric", topic, seq: 1, value: { n: 1 }, ts: expect.any(Number), runId: "post:1" },
     });
     await events.close();
+    // A client gone away is forgotten: the cancel reaches the object through the Worker.
+    for (let i = 0; i < 100 && (await env.TOPIC.getByName(topic).snapshot()).subscribers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await env.TOPIC.getByName(topic).snapshot()).subscribers).toBe(0);
   });
 
   it("resumes from Last-Event-ID exactly as since + epoch does, and resets on another epoch", async () => {

@@ -166,9 +166,6 @@ describe("hostile stream and long-poll clients", () => {
     return { events: readSse(response), abort: () => controller.abort() };
   }
 
-    return count;
-  }
-
   it("refuse broken Last-Event-IDs with 400 bad_last_event_id, and join afresh with a reset on another epoch's", async () => {
     for (const id of ["not-an-id", "e:-1", "e:1.5", "e:1e3", ":1", "e:", `e:${"9".repeat(16)}`, `${"e".repeat(65)}:1`, "ä:1"]) {
       const response = await fetch(`${dev.server.url}/topics/announcements/events`, {

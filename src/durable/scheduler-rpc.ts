@@ -3,25 +3,17 @@
  * the runtime schedules whose id hashes to it (their timing, on its one alarm), and the topic
  * claims whose topic hashes to it (so two schedules never share a topic). Imports nothing from src/durable.
  */
-import type { Json, MissedPolicy, Schedule, TopicInfo } from "../client/protocol";
+import type { Json, Schedule, TopicInfo } from "../client/protocol";
 
-/** What a schedule is, as the routes validated it: everything but its id and bookkeeping. */
-export interface ScheduleSpec {
-  job: string;
-  params: Json | null;
-  cron: string | null;
-  every: string | null;
-  timezone: string;
-  missed: MissedPolicy;
-  missedLimit: number;
-  startAt: number | null;
-  endAt: number | null;
-  enabled: boolean;
-  topic: string;
-  private: boolean;
-  /** Runs a slot only while the topic has a subscriber (older schedules lack it: false). */
-  whileWatched?: boolean;
-}
+/**
+ * What a schedule is, as the routes validated it: the API's fields but its id and bookkeeping
+ * (`whileWatched` optional: schedules saved before it existed lack it, and read as false).
+ */
+export type ScheduleSpec = Omit<
+  Schedule,
+  "id" | "state" | "revision" | "createdAt" | "updatedAt" | "nextRunAt" | "nextRuns" | "whileWatched"
+> &
+  Partial<Pick<Schedule, "whileWatched">>;
 
 /** What a job needs to know to run one slot of a schedule; the Scheduler hands it to the JobRunner. */
 export interface ScheduledRun {

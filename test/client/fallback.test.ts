@@ -68,6 +68,29 @@ describe("falling back", () => {
     expect(requests.filter((url) => url.endsWith("/events"))[0]).toBe(`${URL_HTTP}/events`);
   });
 
+  it("moves on from SSE to long-poll when streams fail too, and delivers the same", async () => {
+    const { subscription, seen } = start(async (input) => {
+      const url = new URL(String(input));
+      if (url.pathname.endsWith("/events")) return new Response("blocked", { status: 502 });
+      if (url.pathname.endsWith("/history")) {
+        const since = Number(url.searchParams.get("since"));
+        if (since >= 3) return new Promise<Response>(() => {}); // the next long-poll holds
+        return json({
+          topic: TOPIC,
+          epoch: EPOCH,
+          status: "ok",
+          detail: "",
+          messages: since === 2 && url.searchParams.has("wait") ? [metric(3)] : [],
+        });
+      }
+      return json({ topic: TOPIC, seq: 2, latest: metric(2), status: "ok" });
+    });
+    await waitFor(() => seen.seqs.length === 2, "two metrics by long-poll");
+    expect(seen.seqs).toEqual([2, 3]);
+    expect(subscription.transport).toBe("longpoll");
+    expect(seen.states).toContain(`longpoll reconnecting: sse failed ${FALLBACK_AFTER} times; trying longpoll`);
+  });
+
   it("stays on WebSocket while the server is unreachable: an outage is not a blocked network", async () => {
     const { subscription } = start(async () => {
       throw new TypeError("fetch failed");

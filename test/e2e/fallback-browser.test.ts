@@ -109,6 +109,9 @@ function watchTransports(watched: Page): void {
 }
 
 /** The topics with a Server-Sent Events stream open now, sorted, each as often as it has one. */
+/** Topics the page streams at once: HTTP/1.1 allows 6 connections per origin, and the page also reads /jobs and /metrics. */
+const STREAMED_TOPICS = 4;
+
 const openStreams = () =>
   [...streams.values()]
     .filter((stream) => stream.open)
@@ -166,17 +169,23 @@ describe.runIf(hasChromium || Boolean(process.env.CI))("the dashboard in Chromiu
     const declared = (await getJson(server as DevServer, "/topics")).body as {
       topics: { topic: string; job: string | null; private: boolean }[];
     };
-    const shown = declared.topics.filter((info) => !info.private);
-    publicTopics = shown.map((info) => info.topic);
-    const candidate = shown.find((info) => info.job === null);
+    const candidate = declared.topics.find((info) => info.job === null && !info.private);
     if (candidate === undefined) throw new Error("The test needs a public topic without a job: list one in TOPICS");
     posted = candidate.topic;
+    // Over HTTP/1.1 (wrangler dev) a browser opens at most 6 connections per origin, and each stream
+    // holds one: the page is shown STREAMED_TOPICS topics (the posted one among them), so the test
+    // does not depend on how many jobs the registry has. Production speaks HTTP/2 (docs/client.md).
+    const shown = [candidate, ...declared.topics.filter((info) => !info.private && info !== candidate)].slice(0, STREAMED_TOPICS);
+    publicTopics = declared.topics.filter((info) => shown.includes(info)).map((info) => info.topic);
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     page = await browser.newPage();
     await page.addInitScript({ content: BLOCK_WEBSOCKETS });
     seen = recordProblems(page, (server as DevServer).url);
     watchTransports(page);
+    await page.route("**/topics", (route) =>
+      route.fulfill({ json: { topics: declared.topics.filter((info) => publicTopics.includes(info.topic)) } }),
+    );
     await page.goto(`${server?.url}/`);
     // Each topic tries its socket FALLBACK_AFTER times, with backoff, before its stream: allow for a busy machine.
     await waitUntilAllLive(45_000);

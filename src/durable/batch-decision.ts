@@ -1,6 +1,7 @@
 /**
  * When a new metric is broadcast: at once, deferred to the next flush of a batching topic (BATCH),
- * or together with the metrics still waiting. Pure: the batch's state and a clock in, a decision out.
+ * or together with the metrics still waiting. The decision is pure: the batch's state and a clock
+ * in, a decision out; BatchClock is the part of that state a topic keeps in memory.
  */
 
 export interface BatchWindow {
@@ -31,4 +32,26 @@ export function decideBroadcast(window: BatchWindow, now: number): BatchDecision
 /** When broadcasts may go out again after one at `now`: an interval later, or at once for a topic that does not batch. */
 export function nextFlushAfter(intervalMs: number | null, now: number): number {
   return intervalMs === null ? 0 : now + intervalMs;
+}
+
+/**
+ * A topic's batch interval (read once, on first use) and when broadcasts may go out again (in
+ * memory only: after a restart the next publish sends at once).
+ */
+export class BatchClock {
+  #intervalMs: number | null | undefined;
+  #nextFlushAt = 0;
+
+  constructor(private readonly readInterval: () => number | null) {}
+
+  /** The window a publish decides in (the stored state supplies how many metrics wait). */
+  window(): Omit<BatchWindow, "pending"> {
+    this.#intervalMs ??= this.readInterval();
+    return { intervalMs: this.#intervalMs, nextFlushAt: this.#nextFlushAt };
+  }
+
+  /** Broadcasts went out at `now`: the next may go out an interval later. */
+  sent(now: number): void {
+    this.#nextFlushAt = nextFlushAfter(this.window().intervalMs, now);
+  }
 }

@@ -4,9 +4,11 @@
  * EventSource's own reconnect (`Last-Event-ID`) resumes exactly like `since` + `epoch`.
  * Unlike a hibernated socket, an open stream keeps the object in memory: streams are capped per
  * topic, each ends after a maximum lifetime (the client reconnects and resumes), and one shared
- * timer sends a comment line as keep-alive only while a stream is open.
+ * keep-alive (a comment line, sent from the topic's alarm: its `keepalive` wake-up) runs only while a
+ * stream is open.
  */
 import { eventId, parseEventId, type ServerFrame } from "../client/protocol";
+import type { Wakeup } from "./wakeups";
 
 /** Most streams one topic holds open; past it, a new one gets 503 with Retry-After. */
 export const DEFAULT_MAX_STREAMS = 1_000;
@@ -14,6 +16,11 @@ export const DEFAULT_MAX_STREAMS = 1_000;
 export const DEFAULT_STREAM_LIFETIME_MS = 5 * 60_000;
 /** A comment line this often keeps proxies from closing an idle stream. */
 export const KEEPALIVE_MS = 25_000;
+
+/** The keep-alive wake-up after one at `now`. */
+export function keepAliveAt(now: number): Wakeup {
+  return { kind: "keepalive", at: now + KEEPALIVE_MS, data: {} };
+}
 /** What EventSource waits before it reconnects, told in each stream's first line. */
 const RETRY_MS = 1_000;
 
@@ -57,7 +64,6 @@ function resumePoint(request: Request): { since: number | null; epoch: string | 
 
 export class Streams {
   readonly #open = new Set<Stream>();
-  #keepalive: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly max: number,
@@ -110,10 +116,15 @@ export class Streams {
     this.#open.add(stream);
     writer.closed.catch(() => this.#forget(stream));
     this.#write(stream, encoder.encode(`retry: ${RETRY_MS}\n\n${events.join("")}`));
-    this.#keepalive ??= setInterval(() => this.#send(": keep-alive\n\n"), KEEPALIVE_MS);
     return new Response(readable, {
       headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
     });
+  }
+
+  /** Sends the keep-alive comment to every open stream; false when none is open (the keep-alive can stop). */
+  keepAlive(): boolean {
+    this.broadcast(": keep-alive\n\n");
+    return this.#open.size > 0;
   }
 
   /** Sends one event to every open stream. */
@@ -144,9 +155,5 @@ export class Streams {
   #forget(stream: Stream): void {
     if (!this.#open.delete(stream)) return;
     clearTimeout(stream.timer);
-    if (this.#open.size === 0 && this.#keepalive !== undefined) {
-      clearInterval(this.#keepalive);
-      this.#keepalive = undefined;
-    }
   }
 }

@@ -23,7 +23,7 @@ import {
 } from "../config";
 import type { EdgebeatEnv } from "../env";
 import { Audience } from "./audience";
-import { nextFlushAfter } from "./batch-decision";
+import { BatchClock } from "./batch-decision";
 import { rearmCadence, takeTick } from "./cadence";
 import { ShardFanout } from "./fanout";
 import { changeStatus, failingDetail, ON_TIME, pushDeadline, RESTING, restSlot, staleDetail } from "./freshness";
@@ -48,20 +48,18 @@ import type {
 import type { SkippedRuns } from "./scheduler-rpc";
 import { migrate } from "./schema";
 import * as store from "./store";
-import { isStreamRequest, Streams } from "./streams";
+import { isStreamRequest, keepAliveAt, Streams } from "./streams";
 import { Subscribers } from "./subscribers";
 import { healthOf, historyOf, metricsOf, pageOf, snapshotOf } from "./views";
-import { armAlarm, clearWakeup, dueWakeups } from "./wakeups";
+import { armAlarm, clearWakeup, dueWakeups, setWakeup, setWakeupIfAbsent } from "./wakeups";
 
 export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   readonly #sql: SqlStorage;
   readonly #historyLimit: number;
   readonly #sockets: Subscribers;
   #audience: Audience | undefined;
-  #batchIntervalMs: number | null | undefined;
   readonly #streams: Streams;
-  /** Metrics wait for a batch until then (in memory only: after a restart the next publish sends at once). */
-  #nextFlushAt = 0;
+  readonly #batching = new BatchClock(() => batchIntervalMs(this.env, this.#topic()));
 
   constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
@@ -81,13 +79,13 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   async publish(input: PublishInput): Promise<PublishResult> {
     const topic = this.#topic();
     const now = Date.now();
-    const batch = { intervalMs: this.#batchInterval(), nextFlushAt: this.#nextFlushAt };
+    const batch = this.#batching.window();
     const request = { topic, input, batch, historyLimit: this.#historyLimit, now };
     const stored = this.ctx.storage.transactionSync(() => storePublish(this.#sql, request));
     // Persist first, then broadcast: the output gate holds these sends until the write is durable.
     if (!stored.duplicate) {
       if (stored.action === "send") {
-        this.#nextFlushAt = nextFlushAfter(batch.intervalMs, now);
+        this.#batching.sent(now);
         this.#broadcast(stored.text, stored.seq);
       } else if (stored.action === "flush") {
         this.#flush(Date.now());
@@ -195,7 +193,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
    * join frames are sent before anything else can run, so a racing publish is never missed or repeated.
    */
   override async fetch(request: Request): Promise<Response> {
-    if (isStreamRequest(request)) return this.#streams.accept(request, this.#topic(), (since, epoch) => this.#join(since, epoch));
+    if (isStreamRequest(request)) return this.#openStream(request);
     const refusal = this.#sockets.refusal(request);
     if (refusal !== null) return refusal;
     const params = new URL(request.url).searchParams;
@@ -213,6 +211,9 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     for (const wakeup of dueWakeups(this.#sql, now)) {
       if (wakeup.kind === "flush") {
         this.#flush(now);
+      } else if (wakeup.kind === "keepalive") {
+        if (this.#streams.keepAlive()) setWakeup(this.#sql, keepAliveAt(now));
+        else clearWakeup(this.#sql, "keepalive");
       } else if (wakeup.kind === "stale") {
         clearWakeup(this.#sql, "stale");
         this.#setStatus("stale", staleDetail(wakeup.data));
@@ -255,15 +256,16 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   }
 
   /** A new subscriber joins at the last seq broadcast; the frames of a pending batch reach it with the batch. */
+  /** A stream; while any is open, the alarm sends the keep-alive (the alarm is the object's one clock). */
+  async #openStream(request: Request): Promise<Response> {
+    const response = this.#streams.accept(request, this.#topic(), (since, epoch) => this.#join(since, epoch));
+    if (this.#streams.count() > 0 && setWakeupIfAbsent(this.#sql, keepAliveAt(Date.now()))) await armAlarm(this.ctx.storage);
+    return response;
+  }
+
   #join(since: number | null, epoch: string | null): string[] {
     const state = store.readState(this.#sql);
     return joinFrames(this.#sql, { topic: this.#topic(), state: { ...state, seq: state.sent }, since, epoch });
-  }
-
-  /** This topic's batch interval (BATCH), or null; read from the configuration once per instance. */
-  #batchInterval(): number | null {
-    this.#batchIntervalMs ??= batchIntervalMs(this.env, this.#topic());
-    return this.#batchIntervalMs;
   }
 
   /**
@@ -273,7 +275,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   #flush(now: number): void {
     const unsent = takeUnsent(this.#sql, this.#topic());
     if (unsent.length === 0) return;
-    this.#nextFlushAt = nextFlushAfter(this.#batchInterval(), now);
+    this.#batching.sent(now);
     for (const { text, first, last } of unsent) this.#broadcast(text, last, first);
   }
 

@@ -1,7 +1,8 @@
 /**
  * The wake-up table: everything a topic object wants its one alarm for, one row per kind in the
  * `schedules` table (named so by migration 2): `stale` (the freshness deadline), `tick` (the next
- * slot of a sub-minute job) and `flush` (the next batch of a topic that publishes faster than BATCH).
+ * slot of a sub-minute job), `flush` (the next batch of a topic that publishes faster than BATCH) and
+ * `keepalive` (the comment every open Server-Sent Events stream gets every KEEPALIVE_MS).
  */
 import type { TickData } from "./rpc";
 
@@ -15,7 +16,8 @@ export interface StaleData {
 export type Wakeup =
   | { kind: "stale"; at: number; data: StaleData }
   | { kind: "tick"; at: number; data: TickData }
-  | { kind: "flush"; at: number; data: Record<string, never> };
+  | { kind: "flush"; at: number; data: Record<string, never> }
+  | { kind: "keepalive"; at: number; data: Record<string, never> };
 
 type Row = { kind: string; at: number; data: string };
 

@@ -1,6 +1,8 @@
 /** `GET /topics/:topic/events`: the WebSocket's frames as Server-Sent Events, resumed by Last-Event-ID. */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { KEEPALIVE_MS } from "../../src/durable/streams";
 import { publishHeaders, subscribeToken } from "../helpers/auth";
 import { postedTopic, TOPICS } from "../helpers/registry";
 import { fetchWorker } from "../helpers/socket";
@@ -91,6 +93,39 @@ describe("GET /topics/:topic/events", () => {
     const granted = await fetchWorker(`/topics/${secret}/events?token=${token}`);
     expect(granted.status).toBe(200);
     await granted.body?.cancel();
+  });
+});
+
+describe("the keep-alive", () => {
+  const keepAliveAt = () =>
+    runInDurableObject(env.TOPIC.getByName(topic), (_instance, state) => {
+      return state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'keepalive'").toArray()[0]?.at ?? null;
+    });
+  const due = () =>
+    runInDurableObject(env.TOPIC.getByName(topic), (_instance, state) => {
+      state.storage.sql.exec("UPDATE schedules SET at = ? WHERE kind = 'keepalive'", Date.now() - 1);
+    });
+
+  it("runs on the topic's alarm every 25 s while a stream is open, and stops with the last one", async () => {
+    const before = Date.now();
+    const response = await open();
+    const raw = (response.body as ReadableStream<Uint8Array>).getReader();
+    await raw.read(); // retry and hello
+    // About KEEPALIVE_MS after the stream opened (workerd's clocks move only with I/O: allow 1 s).
+    const aheadOf = async (from: number) => ((await keepAliveAt()) ?? 0) - from;
+    expect(await aheadOf(before)).toBeGreaterThan(KEEPALIVE_MS - 1_000);
+    expect(await aheadOf(Date.now())).toBeLessThanOrEqual(KEEPALIVE_MS);
+    await due();
+    await runDurableObjectAlarm(env.TOPIC.getByName(topic));
+    expect(new TextDecoder().decode((await raw.read()).value)).toBe(": keep-alive\n\n");
+    expect(await aheadOf(Date.now())).toBeGreaterThan(KEEPALIVE_MS - 1_000);
+    await raw.cancel();
+    for (let i = 0; i < 100 && (await env.TOPIC.getByName(topic).snapshot()).subscribers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await due();
+    await runDurableObjectAlarm(env.TOPIC.getByName(topic));
+    expect(await keepAliveAt()).toBeNull();
   });
 });
 

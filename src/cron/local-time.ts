@@ -235,3 +235,15 @@ function compile(cron: string): Compiled {
   crons.set(cron, compiled);
   return compiled;
 }
+
+/** The timing of a schedule's fields: its `cron` (read in `timezone`) or its `every`, within `startAt`..`endAt`. */
+export function timingOf(spec: {
+  cron: string | null;
+  every: string | null;
+  timezone: string;
+  startAt: number | null;
+  endAt: number | null;
+}): Timing {
+  const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every ?? "") };
+  return { cadence, timezone: spec.timezone, startAt: spec.startAt, endAt: spec.endAt };
+}

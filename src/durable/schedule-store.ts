@@ -5,7 +5,7 @@
  * runId dedupe makes that harmless) and `topic_claims` (the schedule-owned topics hashing here).
  */
 import type { Schedule, ScheduleState } from "../client/protocol";
-import { nextSlots, parseEvery, type Timing } from "../cron/local-time";
+import { nextSlots, timingOf } from "../cron/local-time";
 import type { ScheduledRun, ScheduleSpec, SkippedRuns, TopicClaim } from "./scheduler-rpc";
 
 export const SCHEDULER_MIGRATIONS: readonly string[] = [
@@ -45,12 +45,6 @@ function parseRow(row: RawRow): ScheduleRow {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-/** A spec's timing, as the time arithmetic reads it. */
-export function timingOf(spec: ScheduleSpec): Timing {
-  const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every ?? "") };
-  return { cadence, timezone: spec.timezone, startAt: spec.startAt, endAt: spec.endAt };
 }
 
 export function getSchedule(sql: SqlStorage, id: string): ScheduleRow | null {

@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Schedule } from "../client/protocol";
 import { schedulerShardFor } from "../config";
-import { nextSlot } from "../cron/local-time";
+import { nextSlot, timingOf } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";
 import { jobRunner } from "./job-runner";
 import { dueSlots } from "./missed";
@@ -64,7 +64,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       };
       // The next slot first: a timing that cannot be computed throws before anything is claimed.
       const now = Date.now();
-      const nextAt = spec.enabled ? nextSlot(store.timingOf(spec), now) : null;
+      const nextAt = spec.enabled ? nextSlot(timingOf(spec), now) : null;
       const held = await this.#claimsOf(spec.topic).claimTopic(claim);
       if (!held.ok) return { ok: false, conflict: "topic", owner: held.owner };
       const row = this.ctx.storage.transactionSync(() => {
@@ -165,7 +165,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
 
   #take(row: store.ScheduleRow, now: number): void {
     const { id, spec } = row;
-    const timing = store.timingOf(spec);
+    const timing = timingOf(spec);
     const due = dueSlots(timing, spec.missed, spec.missedLimit, row.nextAt ?? now, now);
     for (const slot of due.run) {
       const nextExpectedAt = nextSlot(timing, slot) ?? spec.endAt ?? slot;

@@ -6,10 +6,11 @@
 import { z } from "zod";
 import { isTopicName, type Json, type Schedule } from "../client/protocol";
 import type { Job } from "../cron/job";
-import { assertCron, isTimeZone, nextSlot, parseEvery, type Timing } from "../cron/local-time";
+import { timingOf } from "../cron/local-time";
 import type { ScheduleSpec } from "../durable/scheduler-rpc";
 import { ApiError } from "./errors";
-import { parseJsonBody, parseQuery } from "./validate";
+import { checkComputable, checkTiming, LATEST_TIME } from "./schedule-timing";
+import { parseJsonBody, parseQuery, wholeQuery } from "./validate";
 
 /** A schedule id: what `PUT /schedules/:id` names, chosen by the caller. */
 export const SCHEDULE_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -20,11 +21,6 @@ const MAX_PARAMS_BYTES = 4 * 1024;
 /** The default (and the largest) number of missed slots `missed: "all"` runs. */
 export const DEFAULT_MISSED_LIMIT = 100;
 const MAX_MISSED_LIMIT = 1_000;
-
-/** The latest time a schedule may name: 2100-01-01 (Durable Object alarms stop at 2189; schedules stay well inside). */
-export const LATEST_TIME = Date.UTC(2100, 0, 1);
-/** The longest `every`: a year. */
-const MAX_EVERY_MS = 366 * 86_400_000;
 
 const epochMs = z
   .number({ error: "must be epoch milliseconds (a number)" })
@@ -162,8 +158,7 @@ function checkSpec(id: string, spec: ScheduleSpec, given: Fields, { jobs, declar
   if (spec.startAt !== null && spec.endAt !== null && spec.endAt <= spec.startAt) {
     throw new ApiError(400, "bad_endAt", 'Field "endAt" must be after "startAt".');
   }
-  const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every as string) };
-  checkComputable({ cadence, timezone: spec.timezone, startAt: spec.startAt, endAt: spec.endAt }, Date.now());
+  checkComputable(timingOf(spec), Date.now());
   if (!isTopicName(spec.topic)) {
     const hint = given.topic === undefined ? ` (the default, "<job>.<id>", is too long here: give "topic")` : "";
     throw new ApiError(
@@ -182,86 +177,17 @@ function checkSpec(id: string, spec: ScheduleSpec, given: Fields, { jobs, declar
   return { ...spec, params: (params.data ?? null) as Json | null };
 }
 
-function checkTiming(spec: Pick<ScheduleSpec, "cron" | "every" | "timezone">): void {
-  if (!isTimeZone(spec.timezone)) {
-    throw new ApiError(
-      400,
-      "bad_timezone",
-      `Unknown time zone "${spec.timezone.slice(0, 64)}": use an IANA name such as "Europe/Berlin" or "UTC".`,
-    );
-  }
-  if (spec.cron !== null) attempt("bad_cron", "cron", () => assertCron(spec.cron as string));
-  if (spec.every !== null) {
-    attempt("bad_every", "every", () => {
-      if (parseEvery(spec.every as string) > MAX_EVERY_MS)
-        throw new Error(`every "${spec.every}" is over a year: use 8784h at most`);
-    });
-  }
-}
-
-/** The timing's next slot after `now` must be computable; a time out of range is the caller's to fix. */
-function checkComputable(timing: Timing, now: number): void {
-  try {
-    nextSlot(timing, now);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new ApiError(
-      400,
-      "bad_schedule",
-      `This schedule's slots cannot be computed (${why}): check startAt, endAt and the cadence.`,
-    );
-  }
-}
-
-function attempt(code: string, field: string, check: () => unknown): void {
-  try {
-    check();
-  } catch (error) {
-    throw new ApiError(400, code, `Field "${field}": ${error instanceof Error ? error.message : String(error)}.`);
-  }
-}
-
 /** The topics code and configuration declare: a schedule may not take one. */
 export function staticTopicNames(topics: readonly { topic: string }[]): Set<string> {
   return new Set(topics.map((info) => info.topic));
 }
 
-const whole = z
-  .string()
-  .regex(/^\d{1,16}$/, "must be a whole number")
-  .transform(Number);
-
 const listQuery = z.object({
   job: z.string().max(64, "must be at most 64 characters").optional(),
   cursor: z.string().regex(SCHEDULE_ID, "must be a cursor from an earlier page").optional(),
-  limit: whole.refine((n) => n >= 1 && n <= 200, "must be from 1 to 200").default(50),
+  limit: wholeQuery.refine((n) => n >= 1 && n <= 200, "must be from 1 to 200").default(50),
 });
 
 export function parseListQuery(query: Record<string, string>): z.output<typeof listQuery> {
   return parseQuery(listQuery, query);
-}
-
-const previewQuery = z.object({
-  cron: z.string().max(200, "must be at most 200 characters").optional(),
-  every: z.string().max(32, "must be at most 32 characters").optional(),
-  timezone: z.string().max(64, "must be at most 64 characters").default("UTC"),
-  after: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
-  startAt: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
-  endAt: whole.refine((n) => n <= LATEST_TIME, "must be before 2100-01-01").optional(),
-  count: whole.refine((n) => n >= 1 && n <= 100, "must be from 1 to 100").default(5),
-});
-
-/** A preview query as the timing it describes, the time to start after, and how many slots. */
-export function parsePreviewQuery(query: Record<string, string>, now: number): { timing: Timing; after: number; count: number } {
-  const q = parseQuery(previewQuery, query);
-  const spec = { cron: q.cron ?? null, every: q.every ?? null, timezone: q.timezone };
-  if ((spec.cron === null) === (spec.every === null)) {
-    throw new ApiError(400, "bad_schedule", 'Give exactly one of "cron" and "every" as a query parameter.');
-  }
-  checkTiming(spec);
-  const cadence = spec.cron !== null ? { cron: spec.cron } : { everyMs: parseEvery(spec.every as string) };
-  const timing = { cadence, timezone: spec.timezone, startAt: q.startAt ?? null, endAt: q.endAt ?? null };
-  const after = q.after ?? now;
-  checkComputable(timing, after);
-  return { timing, after, count: q.count };
 }

@@ -19,12 +19,12 @@ import {
   MAX_SCHEDULE_BYTES,
   parseListQuery,
   parsePatchBody,
-  parsePreviewQuery,
   parsePutBody,
   parseScheduleId,
   type ScheduleContext,
   staticTopicNames,
 } from "./schedule-body";
+import { parsePreviewQuery } from "./schedule-timing";
 import { parseRunsQuery } from "./validate";
 
 export const schedules = new Hono<AppEnv>();

@@ -14,13 +14,14 @@ import { ApiError } from "./errors";
 export const MAX_HISTORY_LIMIT = 1000;
 const DEFAULT_HISTORY_LIMIT = 100;
 
-const seq = z
+/** A query parameter that must be a whole number from 0 (up to 15 digits), as a number. */
+export const wholeQuery = z
   .string()
   .regex(/^\d{1,15}$/, "must be a whole number from 0")
   .transform(Number);
 
 const subscribeQuery = z.object({
-  since: seq.optional(),
+  since: wholeQuery.optional(),
   epoch: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters").optional(),
 });
 
@@ -28,9 +29,9 @@ const subscribeQuery = z.object({
 export const MAX_WAIT_SECONDS = 30;
 
 const historyQuery = z.object({
-  wait: seq.refine((n) => n <= MAX_WAIT_SECONDS, `must be from 0 to ${MAX_WAIT_SECONDS} seconds`).default(0),
-  since: seq.default(0),
-  limit: seq
+  wait: wholeQuery.refine((n) => n <= MAX_WAIT_SECONDS, `must be from 0 to ${MAX_WAIT_SECONDS} seconds`).default(0),
+  since: wholeQuery.default(0),
+  limit: wholeQuery
     .refine((n) => n >= 1 && n <= MAX_HISTORY_LIMIT, `must be from 1 to ${MAX_HISTORY_LIMIT}`)
     .default(DEFAULT_HISTORY_LIMIT),
 });
@@ -48,7 +49,7 @@ const publishBody = z.strictObject(
 );
 
 const runsQuery = z.object({
-  limit: seq.refine((n) => n >= 1 && n <= 200, "must be from 1 to 200").default(50),
+  limit: wholeQuery.refine((n) => n >= 1 && n <= 200, "must be from 1 to 200").default(50),
 });
 
 export function parseRunsQuery(query: Record<string, string>): z.output<typeof runsQuery> {

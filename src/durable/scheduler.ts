@@ -11,26 +11,16 @@ import type { Schedule } from "../client/protocol";
 import { schedulerShardFor } from "../config";
 import { nextSlot, timingOf } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";
+import { HandOver } from "./hand-over";
 import { jobRunner } from "./job-runner";
 import { dueSlots } from "./missed";
 import { objectName } from "./names";
 import * as store from "./schedule-store";
-import type {
-  HeartbeatReport,
-  PutOutcome,
-  ScheduledRun,
-  SchedulePage,
-  SchedulerRpc,
-  ScheduleSpec,
-  TopicClaim,
-} from "./scheduler-rpc";
+import type { HeartbeatReport, PutOutcome, SchedulePage, SchedulerRpc, ScheduleSpec, TopicClaim } from "./scheduler-rpc";
 import { migrate } from "./schema";
 
-/** Runs handed to the JobRunner at once, per shard. */
-const CONCURRENCY = 32;
-/** A run the JobRunner could not take (the call itself failed) is tried again this much later, this many times. */
+/** A run the JobRunner could not take (the call itself failed) is tried again this much later. */
 const RETRY_MS = 5_000;
-const MAX_TRIES = 5;
 /** An alarm stops waiting for its hand-over this long before the next alarm is due. */
 const ALARM_MARGIN_MS = 100;
 /** An alarm this far past its time has been lost (the heartbeat re-arms it). */
@@ -40,13 +30,17 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
   readonly #sql: SqlStorage;
   /** Changes to one schedule run one at a time (a put awaits another shard's topic claim). */
   readonly #queues = new Map<string, Promise<unknown>>();
-  /** Pending runs being handed over now (in memory: after a restart every pending run is handed over again). */
-  readonly #inFlight = new Set<string>();
+  readonly #handOver: HandOver;
 
   constructor(ctx: DurableObjectState, env: EdgebeatEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     migrate(this.#sql, store.SCHEDULER_MIGRATIONS);
+    this.#handOver = new HandOver(
+      this.#sql,
+      () => jobRunner(ctx),
+      (topic) => env.TOPIC.getByName(topic),
+    );
   }
 
   async put(id: string, spec: ScheduleSpec, expectRevision?: number): Promise<PutOutcome> {
@@ -155,7 +149,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     await this.#arm();
     // The hand-over may outlast the time to the next alarm (many due runs): the alarm then returns
     // and the hand-over goes on, so the next slot is taken on time instead of being passed over.
-    const handing = this.#handOver().then(() => this.#arm());
+    const handing = this.#handOver.run().then(() => this.#arm());
     this.ctx.waitUntil(handing);
     const next = await this.ctx.storage.getAlarm();
     const budget = next === null ? Number.POSITIVE_INFINITY : next - Date.now() - ALARM_MARGIN_MS;
@@ -192,50 +186,6 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       });
     }
     store.setNextAt(this.#sql, id, due.next);
-  }
-
-  async #handOver(): Promise<void> {
-    await Promise.all(
-      store.pendingSkips(this.#sql).map(async ({ topic, skipped }) => {
-        try {
-          await this.env.TOPIC.getByName(topic).recordSkipped(skipped);
-          store.finishPendingSkip(this.#sql, skipped.runId);
-        } catch (error) {
-          console.error(JSON.stringify({ event: "skip_unrecorded", topic, runId: skipped.runId, error: String(error) }));
-        }
-      }),
-    );
-    const runner = jobRunner(this.ctx);
-    // One schedule's runs go one after another, oldest slot first (a catch-up publishes in slot
-    // order); different schedules run side by side, CONCURRENCY at a time.
-    const bySchedule = new Map<string, { run: ScheduledRun; tries: number }[]>();
-    // Runs an earlier hand-over is still handing over are its own.
-    for (const pending of store.pendingRuns(this.#sql).filter(({ run }) => !this.#inFlight.has(run.runId))) {
-      bySchedule.set(pending.run.scheduleId, [...(bySchedule.get(pending.run.scheduleId) ?? []), pending]);
-    }
-    const queue = [...bySchedule.values()].map((runs) => runs.sort((a, b) => a.run.slot - b.run.slot));
-    const worker = async () => {
-      for (let runs = queue.shift(); runs !== undefined; runs = queue.shift()) {
-        for (const { run, tries } of runs) await this.#handOverRun(runner, run, tries);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
-  }
-
-  async #handOverRun(runner: ReturnType<typeof jobRunner>, run: ScheduledRun, tries: number): Promise<void> {
-    this.#inFlight.add(run.runId);
-    try {
-      await runner.runScheduled(run);
-      store.finishPendingRun(this.#sql, run.runId);
-    } catch (error) {
-      const givingUp = tries + 1 >= MAX_TRIES;
-      if (givingUp) store.finishPendingRun(this.#sql, run.runId);
-      else store.retryPendingRun(this.#sql, run.runId);
-      const failure = { event: "schedule_run_unhanded", runId: run.runId, tries: tries + 1, givingUp, error: String(error) };
-      console.error(JSON.stringify(failure));
-    } finally {
-      this.#inFlight.delete(run.runId);
-    }
   }
 
   /** Tells a topic it is not meant to get runs (so it never turns stale); a topic that cannot be told is only logged. */

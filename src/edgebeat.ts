@@ -16,8 +16,8 @@ import { createApp } from "./routes/app";
 import type { AppEnv } from "./routes/env";
 
 export type * from "./client/protocol";
-export type { MissedPolicy, Schedule, ScheduleState } from "./client/protocol";
 export { isTopicName } from "./client/protocol";
+export type { MissedPolicy, Schedule, ScheduleState } from "./client/schedule";
 export {
   DEFAULT_RETRY,
   defineJob,

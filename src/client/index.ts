@@ -1,6 +1,7 @@
 /** The client's entry (`import … from "edgebeat/client"`): subscribe and the wire protocol's types. */
 export { type BackoffPolicy, fullJitterDelay } from "./backoff";
 export * from "./protocol";
+export type * from "./schedule";
 export {
   type ConnectionState,
   DEFAULT_BACKOFF,

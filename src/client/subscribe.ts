@@ -9,6 +9,7 @@
  */
 import { type BackoffPolicy, fullJitterDelay } from "./backoff";
 import { type BatchFrame, type MetricFrame, parseFrame, type ResetFrame, type ServerFrame, type StatusFrame } from "./protocol";
+import { browserNetwork, type Network, probeTopic } from "./reachability";
 import { type Connection, openTransport, type TransportName } from "./transports";
 
 export type { TransportName } from "./transports";
@@ -41,7 +42,7 @@ export interface SubscribeOptions {
   WebSocket?: typeof WebSocket;
   fetch?: typeof fetch;
   /** Whether the network is up, and a way to hear when it changes; browsers use `navigator.onLine`. */
-  network?: { isOnline(): boolean; onChange(listener: () => void): () => void };
+  network?: Network;
 }
 
 export interface Subscription {
@@ -60,24 +61,6 @@ const DEFAULT_PING_MS = 25_000;
 /** Failed opens in a row (with the topic reachable over HTTP) before the client tries the next transport. */
 export const FALLBACK_AFTER = 3;
 const TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "longpoll"];
-/** Upgrade answers that retrying cannot fix. */
-const FATAL_STATUSES = new Set([400, 401, 403, 404]);
-
-function browserNetwork(): NonNullable<SubscribeOptions["network"]> {
-  const target = globalThis as {
-    navigator?: { onLine?: boolean };
-    addEventListener?: (type: string, listener: () => void) => void;
-  } & {
-    removeEventListener?: (type: string, listener: () => void) => void;
-  };
-  return {
-    isOnline: () => target.navigator?.onLine !== false,
-    onChange(listener) {
-      target.addEventListener?.("online", listener);
-      return () => target.removeEventListener?.("online", listener);
-    },
-  };
-}
 
 /** Subscribes to the topic at `url` (`http(s)://host/topics/name` or `ws(s)://…`). */
 export function subscribe(url: string, handlers: SubscribeHandlers, options: SubscribeOptions = {}): Subscription {
@@ -170,26 +153,9 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     }
   };
 
-  /**
-   * A connection that ended before it opened: a refusal retrying cannot fix (a string), the topic
-   * reachable over plain HTTP (so this transport is what fails), or unreachable (a network problem).
-   */
-  const checkRefusal = async (): Promise<string | "reachable" | "unreachable"> => {
-    try {
-      const probe = new URL(transportOptions.url);
-      if (options.token !== undefined) probe.searchParams.set("token", options.token);
-      const response = await doFetch(probe.toString());
-      if (!FATAL_STATUSES.has(response.status)) return response.ok ? "reachable" : "unreachable";
-      const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-      return `${response.status} ${body?.error?.code ?? ""}: ${body?.error?.message ?? "refused"}`;
-    } catch {
-      return "unreachable";
-    }
-  };
-
   /** After a failed open: stop on a refusal, move to the next transport when this one is what fails, else retry. */
   const afterFailedOpen = async () => {
-    const refusal = await checkRefusal();
+    const refusal = await probeTopic(doFetch, transportOptions.url, options.token);
     if (state === "closed") return;
     if (refusal !== "reachable" && refusal !== "unreachable") return stop(refusal);
     if (refusal === "reachable" && ++failedOpens >= fallbackAfter && transport < order.length - 1) {

@@ -8,7 +8,7 @@
  * - `latest`: the newest due slot, however late.
  * - `all`: every due slot, oldest first, at most `missedLimit` of them (the newest ones).
  */
-import type { MissedPolicy } from "../client/protocol";
+import type { MissedPolicy } from "../client/schedule";
 import { nextSlot, slotsBetween, type Timing } from "../cron/local-time";
 
 /** How late an alarm may run a slot and still call it on time (`skip` runs it; older ones are missed). */

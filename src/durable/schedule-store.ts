@@ -4,7 +4,7 @@
  * has taken but not yet handed over: a restart finds them and hands them over again; the topic's
  * runId dedupe makes that harmless) and `topic_claims` (the schedule-owned topics hashing here).
  */
-import type { Schedule, ScheduleState } from "../client/protocol";
+import type { Schedule, ScheduleState } from "../client/schedule";
 import { nextSlots, timingOf } from "../cron/local-time";
 import type { ScheduledRun, ScheduleSpec, SkippedRuns, TopicClaim } from "./scheduler-rpc";
 

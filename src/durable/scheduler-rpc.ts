@@ -3,7 +3,8 @@
  * the runtime schedules whose id hashes to it (their timing, on its one alarm), and the topic
  * claims whose topic hashes to it (so two schedules never share a topic). Imports nothing from src/durable.
  */
-import type { Json, Schedule, TopicInfo } from "../client/protocol";
+import type { Json, TopicInfo } from "../client/protocol";
+import type { Schedule } from "../client/schedule";
 
 /**
  * What a schedule is, as the routes validated it: the API's fields but its id and bookkeeping

@@ -7,7 +7,7 @@
  * The shard also keeps the claims of the topics that hash to it, so two schedules never share one.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Schedule } from "../client/protocol";
+import type { Schedule } from "../client/schedule";
 import { schedulerShardFor } from "../config";
 import { nextSlot, timingOf } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";

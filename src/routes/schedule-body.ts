@@ -4,7 +4,8 @@
  * list and preview queries. Every refusal is a 4xx ApiError whose message names the fix.
  */
 import { z } from "zod";
-import { isTopicName, type Json, type Schedule } from "../client/protocol";
+import { isTopicName, type Json } from "../client/protocol";
+import type { Schedule } from "../client/schedule";
 import type { Job } from "../cron/job";
 import { timingOf } from "../cron/local-time";
 import type { ScheduleSpec } from "../durable/scheduler-rpc";

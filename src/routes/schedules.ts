@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Schedule } from "../client/protocol";
+import type { Schedule } from "../client/schedule";
 import { declaredTopics, schedulerShardFor, schedulerShardNames } from "../config";
 import { nextSlots } from "../cron/local-time";
 import { runPlan } from "../cron/runner";

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
-import type { Schedule } from "../../src/client/protocol";
+import type { Schedule } from "../../src/client/schedule";
 import { brokenWords, cronFirings, healthOfCards, overflowsOf, recordProblems, screenshotTo, startFeed } from "./browser-helpers";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium";
 import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";

@@ -8,7 +8,8 @@ import { freePort } from "../../scripts/lib/ports.mjs";
 import { isGroupAlive } from "../../scripts/lib/process-group.mjs";
 import { sleep, waitFor } from "../../scripts/lib/wait.mjs";
 import { type DevServer, fireCron } from "../../scripts/lib/wrangler-dev.mjs";
-import type { MetricFrame, Schedule } from "../../src/client/protocol";
+import type { MetricFrame } from "../../src/client/protocol";
+import type { Schedule } from "../../src/client/schedule";
 import { E2E_SECRETS, getJson, makeStateDir, printServerOutputOnFailure, removeStateDir, startServer } from "./server";
 import { type E2eSocket, openSocket } from "./socket";
 

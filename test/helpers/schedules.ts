@@ -1,7 +1,7 @@
 /** The schedules API as tests call it: the admin token, JSON in and out, and a Scheduler shard's storage. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Schedule } from "../../src/client/protocol";
+import type { Schedule } from "../../src/client/schedule";
 import { schedulerShardFor } from "../../src/config";
 import type { ApiBody } from "./socket";
 import { fetchWorker } from "./socket";

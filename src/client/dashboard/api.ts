@@ -1,7 +1,9 @@
 /** The HTTP answers the dashboard reads (README "HTTP API"), and one way to fetch them. */
-import type { JobStatus as JobInfo, MetricFrame, Schedule, TopicInfo } from "../protocol";
+import type { JobStatus as JobInfo, MetricFrame, TopicInfo } from "../protocol";
+import type { Schedule } from "../schedule";
 
-export type { JobStatus as JobInfo, Schedule, TopicInfo } from "../protocol";
+export type { JobStatus as JobInfo, TopicInfo } from "../protocol";
+export type { Schedule } from "../schedule";
 
 /** A non-2xx answer: its status and the error envelope's code, so a caller can tell a refused token from an outage. */
 export class HttpError extends Error {

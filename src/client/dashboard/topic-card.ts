@@ -2,7 +2,8 @@
  * One topic's card: its name and job, the connection, the job's health, the latest value and its
  * age, the countdown to the next expected run, subscriber counts, and a chart or table of values.
  */
-import type { MetricFrame, ScheduleState, StatusFrame } from "../protocol";
+import type { MetricFrame, StatusFrame } from "../protocol";
+import type { ScheduleState } from "../schedule";
 import type { ConnectionState, TransportName } from "../subscribe";
 
 const TRANSPORT_LABELS: Record<TransportName, string> = { websocket: "WebSocket", sse: "SSE", longpoll: "long-poll" };

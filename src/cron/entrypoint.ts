@@ -19,12 +19,17 @@ export abstract class JobRunnerEntrypoint extends WorkerEntrypoint<EdgebeatEnv> 
   async runSlot(name: string, slot: number): Promise<RunReport> {
     const job = this.jobs.filter(isStatic).find((candidate) => candidate.name === name && candidate.every !== null);
     if (!job) throw new Error(`no sub-minute job "${name}": the topic's cadence outlived its job; add it back to the jobs`);
-    return runJob(job, slot, this.env, declaredTopics(this.jobs.filter(isStatic), this.env));
+    return runJob(job, slot, this.env, this.#topics());
   }
 
   /** Runs one slot of a runtime schedule; a job that no longer exists, or params it no longer takes, fail the run. */
   async runScheduled(run: ScheduledRun): Promise<RunReport> {
-    return runPlan(planScheduledRun(this.jobs, run), this.env, declaredTopics(this.jobs.filter(isStatic), this.env));
+    return runPlan(planScheduledRun(this.jobs, run), this.env, this.#topics());
+  }
+
+  /** Every declared topic, as a job's context lists them. */
+  #topics() {
+    return declaredTopics(this.jobs.filter(isStatic), this.env);
   }
 }
 

@@ -17,8 +17,8 @@ export class Audience {
   #lastPollAt = Number.NEGATIVE_INFINITY;
 
   constructor(
-    readonly sockets: Subscribers,
-    readonly streams: Streams,
+    private readonly sockets: Subscribers,
+    private readonly streams: Streams,
     private readonly shards: ShardFanout,
     /** The topic's epoch, for stream event ids and shards (it never changes once set). */
     private readonly epoch: () => string,
@@ -48,11 +48,6 @@ export class Audience {
       const timer = setTimeout(wake, timeoutMs);
       this.#waiting.add(wake);
     });
-  }
-
-  /** Long-polls waiting now. */
-  waiting(): number {
-    return this.#waiting.size;
   }
 
   /** Open sockets here and on every shard, open streams, and long-polls waiting now. */

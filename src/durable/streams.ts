@@ -111,7 +111,7 @@ export class Streams {
     });
     const writer = writable.getWriter();
     const stream: Stream = { writer, timer: setTimeout(() => this.#end(stream), this.lifetimeMs) };
-    // With enable_request_signal the runtime aborts the request when its client goes away.
+    // The runtime aborts the request when its client goes away (request.signal, on by default from 2026-11-17).
     signal?.addEventListener("abort", () => this.#end(stream));
     this.#open.add(stream);
     writer.closed.catch(() => this.#forget(stream));

@@ -56,6 +56,8 @@ export default defineConfig({
                 PROBE_URLS: "http://127.0.0.1:9/health",
                 SHARDS: "announcements:3,burst-sharded:2",
                 BATCH: "burst:2,burst-join:2,burst-evict:2,burst-inline:2,burst-sharded:2",
+                // Two runs per JobRunner call, so a catch-up (missed: "all") spans several batches.
+                SCHEDULE_BATCH: "2",
               },
             },
           }),

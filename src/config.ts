@@ -141,6 +141,13 @@ export function schedulerShardFor(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">, ke
   return `scheduler/${hash % schedulerShardCount(env)}`;
 }
 
+/** Runtime schedule runs per JobRunner call of a Scheduler shard's hand-over (SCHEDULE_BATCH, 1 to 500). */
+export function scheduleBatch(env: Pick<EdgebeatEnv, "SCHEDULE_BATCH">): number {
+  const size = positiveIntVar("SCHEDULE_BATCH", env.SCHEDULE_BATCH, 16);
+  if (size > 500) throw new Error(`SCHEDULE_BATCH must be at most 500, got ${size}: fix it in wrangler.toml [vars]`);
+  return size;
+}
+
 /** The most Server-Sent Events streams one topic holds open (MAX_STREAMS). */
 export function maxStreams(env: Pick<EdgebeatEnv, "MAX_STREAMS">): number {
   return positiveIntVar("MAX_STREAMS", env.MAX_STREAMS, 1_000);

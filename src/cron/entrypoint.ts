@@ -22,9 +22,23 @@ export abstract class JobRunnerEntrypoint extends WorkerEntrypoint<EdgebeatEnv> 
     return runJob(job, slot, this.env, this.#topics());
   }
 
-  /** Runs one slot of a runtime schedule; a job that no longer exists, or params it no longer takes, fail the run. */
-  async runScheduled(run: ScheduledRun): Promise<RunReport> {
-    return runPlan(planScheduledRun(this.jobs, run), this.env, this.#topics());
+  /**
+   * Runs a batch of runtime schedule slots (one call per batch: a Scheduler shard's hand-over is
+   * one RPC for many runs, not one each). A schedule's runs go one after another in the order given
+   * (its oldest slot first), different schedules' side by side. A job that no longer exists, or
+   * params it no longer takes, fail that run only.
+   */
+  async runScheduled(runs: readonly ScheduledRun[]): Promise<RunReport[]> {
+    const topics = this.#topics();
+    const bySchedule = Map.groupBy(runs, (run) => run.scheduleId);
+    const reports = await Promise.all(
+      [...bySchedule.values()].map(async (own) => {
+        const done: RunReport[] = [];
+        for (const run of own) done.push(await runPlan(planScheduledRun(this.jobs, run), this.env, topics));
+        return done;
+      }),
+    );
+    return reports.flat();
   }
 
   /** Every declared topic, as a job's context lists them. */

@@ -1,28 +1,42 @@
 /**
- * Handing a Scheduler shard's taken slots over: each pending skip to its topic's ledger, each
- * pending run to the JobRunner (through `ctx.exports`). A row is deleted once handed over; a run
- * whose call itself fails is tried again by a later alarm, MAX_TRIES times in all.
+ * Handing a Scheduler shard's taken slots over: each pending skip to its topic's ledger, the
+ * pending runs to the JobRunner (through `ctx.exports`) in batches, one RPC per batch, a few
+ * batches at a time. A batch's rows are deleted together once it is handed over; a batch whose call
+ * itself fails is tried again by a later alarm, MAX_TRIES times in all (its topics dedupe the runs
+ * that did publish).
  */
 import type { SlotRunner } from "./job-runner";
 import type { TopicRpc } from "./rpc";
 import * as store from "./schedule-store";
-import type { ScheduledRun } from "./scheduler-rpc";
 
-/** Schedules handed over side by side, per shard. */
-const CONCURRENCY = 32;
+/** Batches of one shard in flight at once. */
+const BATCHES_IN_FLIGHT = 4;
 const MAX_TRIES = 5;
 
-export class HandOver {
-  /** Pending runs being handed over now (in memory: after a restart every pending run is handed over again). */
-  readonly #inFlight = new Set<string>();
+type Pending = ReturnType<typeof store.pendingRuns>[number];
 
+export class HandOver {
+  /** Pending runs read from the table and not yet handed over, oldest taken first (in memory: a restart reads them again). */
+  #queue: Pending[] = [];
+  /** The runIds queued or in flight, so a later alarm's read adds only new ones. */
+  readonly #known = new Set<string>();
+  /** Schedules with a batch in flight: their later slots wait, so one schedule's runs never overtake each other. */
+  readonly #busy = new Set<string>();
+  #workers = 0;
+  #idle: PromiseWithResolvers<void> | null = null;
+
+  /**
+   * @param batchSize runs per JobRunner call: each run makes its job's subrequests plus one or two
+   *   to its topic in that one invocation, so batch × that must fit the plan's subrequest limit.
+   */
   constructor(
     private readonly sql: SqlStorage,
     private readonly runner: () => SlotRunner,
     private readonly topic: (name: string) => Pick<TopicRpc, "recordSkipped">,
+    private readonly batchSize: number,
   ) {}
 
-  /** Hands every pending skip and run over; runs an earlier call is still handing over are its own. */
+  /** Hands every pending skip and run over; resolves once nothing is queued or in flight. */
   async run(): Promise<void> {
     await Promise.all(
       store.pendingSkips(this.sql).map(async ({ topic, skipped }) => {
@@ -34,35 +48,81 @@ export class HandOver {
         }
       }),
     );
-    const runner = this.runner();
-    // One schedule's runs go one after another, oldest slot first (a catch-up publishes in slot
-    // order); different schedules run side by side, CONCURRENCY at a time.
-    const bySchedule = new Map<string, { run: ScheduledRun; tries: number }[]>();
-    for (const pending of store.pendingRuns(this.sql).filter(({ run }) => !this.#inFlight.has(run.runId))) {
-      bySchedule.set(pending.run.scheduleId, [...(bySchedule.get(pending.run.scheduleId) ?? []), pending]);
+    for (const pending of store.pendingRuns(this.sql)) {
+      if (this.#known.has(pending.run.runId)) continue;
+      this.#known.add(pending.run.runId);
+      this.#queue.push(pending);
     }
-    const queue = [...bySchedule.values()].map((runs) => runs.sort((a, b) => a.run.slot - b.run.slot));
-    const worker = async () => {
-      for (let runs = queue.shift(); runs !== undefined; runs = queue.shift()) {
-        for (const { run, tries } of runs) await this.#one(runner, run, tries);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+    if (this.#queue.length === 0 && this.#workers === 0) return;
+    this.#idle ??= Promise.withResolvers<void>();
+    const idle = this.#idle.promise;
+    const runner = this.runner();
+    for (let started = this.#workers; started < BATCHES_IN_FLIGHT; started++) void this.#work(runner);
+    return idle;
   }
 
-  async #one(runner: SlotRunner, run: ScheduledRun, tries: number): Promise<void> {
-    this.#inFlight.add(run.runId);
+  async #work(runner: SlotRunner): Promise<void> {
+    this.#workers++;
     try {
-      await runner.runScheduled(run);
-      store.finishPendingRun(this.sql, run.runId);
-    } catch (error) {
-      const givingUp = tries + 1 >= MAX_TRIES;
-      if (givingUp) store.finishPendingRun(this.sql, run.runId);
-      else store.retryPendingRun(this.sql, run.runId);
-      const failure = { event: "schedule_run_unhanded", runId: run.runId, tries: tries + 1, givingUp, error: String(error) };
-      console.error(JSON.stringify(failure));
+      for (let batch = this.#nextBatch(); batch.length > 0; batch = this.#nextBatch()) await this.#hand(runner, batch);
     } finally {
-      this.#inFlight.delete(run.runId);
+      this.#workers--;
+      if (this.#workers === 0) {
+        this.#idle?.resolve();
+        this.#idle = null;
+      }
+    }
+  }
+
+  /** Up to batchSize queued runs of schedules with nothing in flight, each schedule's oldest slots first. */
+  #nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const taken = new Set<string>();
+    const waiting: Pending[] = [];
+    let read = 0;
+    for (; read < this.#queue.length && batch.length < this.batchSize; read++) {
+      const pending = this.#queue[read] as Pending;
+      const { scheduleId } = pending.run;
+      if (this.#busy.has(scheduleId) && !taken.has(scheduleId)) {
+        waiting.push(pending);
+        continue;
+      }
+      taken.add(scheduleId);
+      this.#busy.add(scheduleId);
+      batch.push(pending);
+    }
+    this.#queue = [...waiting, ...this.#queue.slice(read)];
+    if (batch.length === 0) return batch;
+    // A pause or a delete since the read dropped some: those run nothing.
+    const live = store.stillPending(
+      this.sql,
+      batch.map(({ run }) => run.runId),
+    );
+    for (const { run } of batch) if (!live.has(run.runId)) this.#known.delete(run.runId);
+    const handing = batch.filter(({ run }) => live.has(run.runId));
+    if (handing.length > 0) return handing;
+    for (const scheduleId of taken) this.#busy.delete(scheduleId);
+    return this.#nextBatch();
+  }
+
+  async #hand(runner: SlotRunner, batch: Pending[]): Promise<void> {
+    const ids = batch.map(({ run }) => run.runId);
+    try {
+      await runner.runScheduled(batch.map(({ run }) => run));
+      store.finishPendingRuns(this.sql, ids);
+    } catch (error) {
+      const givingUp = batch.filter(({ tries }) => tries + 1 >= MAX_TRIES).map(({ run }) => run.runId);
+      store.finishPendingRuns(this.sql, givingUp);
+      store.retryPendingRuns(
+        this.sql,
+        ids.filter((id) => !givingUp.includes(id)),
+      );
+      console.error(JSON.stringify({ event: "schedule_runs_unhanded", runIds: ids, givingUp, error: String(error) }));
+    } finally {
+      for (const { run } of batch) {
+        this.#busy.delete(run.scheduleId);
+        this.#known.delete(run.runId);
+      }
     }
   }
 }

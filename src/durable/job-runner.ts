@@ -9,7 +9,8 @@ import type { ScheduledRun } from "./scheduler-rpc";
 /** What a topic's alarm (a sub-minute slot) and a Scheduler's (a runtime schedule's slot) call on the JobRunner entrypoint. */
 export interface SlotRunner {
   runSlot(job: string, slot: number): Promise<unknown>;
-  runScheduled(run: ScheduledRun): Promise<unknown>;
+  /** Runs a batch of runtime schedule slots: each schedule's in the order given, different schedules side by side. */
+  runScheduled(runs: readonly ScheduledRun[]): Promise<unknown>;
 }
 
 /** The Worker's `JobRunner` export, as a loopback service stub; throws naming the fix when it is missing. */

@@ -136,12 +136,23 @@ export function pendingRuns(sql: SqlStorage): { run: ScheduledRun; tries: number
     .map((row) => ({ run: JSON.parse(row.run) as ScheduledRun, tries: row.tries }));
 }
 
-export function finishPendingRun(sql: SqlStorage, runId: string): void {
-  sql.exec("DELETE FROM pending_runs WHERE run_id = ?", runId);
+/** Which of `runIds` are still pending (a pause or delete drops a schedule's pending runs). */
+export function stillPending(sql: SqlStorage, runIds: readonly string[]): Set<string> {
+  const rows = sql.exec<{ run_id: string }>(
+    "SELECT run_id FROM pending_runs WHERE run_id IN (SELECT value FROM json_each(?))",
+    JSON.stringify(runIds),
+  );
+  return new Set(rows.toArray().map((row) => row.run_id));
 }
 
-export function retryPendingRun(sql: SqlStorage, runId: string): void {
-  sql.exec("UPDATE pending_runs SET tries = tries + 1 WHERE run_id = ?", runId);
+/** Deletes the pending runs `runIds` (handed over, or given up), in one statement. */
+export function finishPendingRuns(sql: SqlStorage, runIds: readonly string[]): void {
+  sql.exec("DELETE FROM pending_runs WHERE run_id IN (SELECT value FROM json_each(?))", JSON.stringify(runIds));
+}
+
+/** Counts one more failed hand-over of the pending runs `runIds`. */
+export function retryPendingRuns(sql: SqlStorage, runIds: readonly string[]): void {
+  sql.exec("UPDATE pending_runs SET tries = tries + 1 WHERE run_id IN (SELECT value FROM json_each(?))", JSON.stringify(runIds));
 }
 
 export function addPendingSkip(sql: SqlStorage, topic: string, skipped: SkippedRuns): void {

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Schedule } from "../client/schedule";
-import { schedulerShardFor } from "../config";
+import { scheduleBatch, schedulerShardFor } from "../config";
 import { nextSlot, timingOf } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";
 import { HandOver } from "./hand-over";
@@ -40,6 +40,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       this.#sql,
       () => jobRunner(ctx),
       (topic) => env.TOPIC.getByName(topic),
+      scheduleBatch(env),
     );
   }
 

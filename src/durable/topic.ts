@@ -51,7 +51,7 @@ import * as store from "./store";
 import { isStreamRequest, keepAliveAt, Streams } from "./streams";
 import { Subscribers } from "./subscribers";
 import { healthOf, historyOf, metricsOf, pageOf, snapshotOf } from "./views";
-import { armAlarm, clearWakeup, dueWakeups, setWakeup, setWakeupIfAbsent } from "./wakeups";
+import { armAlarm, clearWakeup, dueWakeups, rearmAlarm, setWakeup, setWakeupIfAbsent } from "./wakeups";
 
 export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
   readonly #sql: SqlStorage;
@@ -222,7 +222,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
       }
     }
     // Re-arm before running, so a slow or failing run never breaks the chain.
-    await armAlarm(this.ctx.storage);
+    await rearmAlarm(this.ctx.storage);
     for (const { job, slot } of slots) {
       try {
         await jobRunner(this.ctx).runSlot(job, slot);

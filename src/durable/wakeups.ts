@@ -55,9 +55,25 @@ export function dueWakeups(sql: SqlStorage, now: number): Wakeup[] {
   return sql.exec<Row>("SELECT kind, at, data FROM schedules WHERE at <= ? ORDER BY at", now).toArray().map(parse);
 }
 
-/** Points the object's one alarm at the earliest wake-up, or clears it when there is none. */
+/**
+ * Makes sure the object's one alarm fires no later than its earliest wake-up, or clears it when
+ * there is none. An alarm already set earlier stays: it fires, finds nothing due and moves itself
+ * on (`alarm()` re-arms), so a freshness deadline that moves later with every publish costs no
+ * alarm write per publish — one every (grace / period + 1) publishes instead.
+ */
 export async function armAlarm(storage: DurableObjectStorage): Promise<void> {
   const at = storage.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
+  if (at === null) {
+    await storage.deleteAlarm();
+    return;
+  }
+  const current = await storage.getAlarm();
+  if (current === null || current > at) await storage.setAlarm(at);
+}
+
+/** After the alarm fired: points it exactly at the earliest wake-up (an early alarm moves on). */
+export async function rearmAlarm(storage: DurableObjectStorage): Promise<void> {
+  const at = storage.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
   if (at === null) await storage.deleteAlarm();
-  else if ((await storage.getAlarm()) !== at) await storage.setAlarm(at);
+  else await storage.setAlarm(at);
 }

@@ -121,6 +121,27 @@ describe("freshness alarm", () => {
     expect((await stub.snapshot()).status).toBe("ok");
   });
 
+  it("leaves an earlier alarm where it is when a publish moves the deadline later; that alarm moves itself on", async () => {
+    const stub = stubFor("fresh-lazy");
+    const alarmAndDeadline = () =>
+      runInDurableObject(stub, async (_instance, state) => ({
+        alarm: await state.storage.getAlarm(),
+        deadline: state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").one().at,
+      }));
+    await stub.publish(jobPublish(1, { dueInMs: 60_000 }));
+    const first = await alarmAndDeadline();
+    expect(first.alarm).toBe(first.deadline);
+    // The next run's deadline is later: no alarm write on this publish (the hot path), only the deadline moves.
+    await stub.publish(jobPublish(2, { dueInMs: 120_000 }));
+    const second = await alarmAndDeadline();
+    expect(second.alarm).toBe(first.alarm);
+    expect(second.deadline).toBeGreaterThan(first.deadline);
+    // The early alarm finds nothing due, keeps the topic ok and points itself at the deadline.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.snapshot()).status).toBe("ok");
+    expect(await alarmAndDeadline()).toEqual({ alarm: second.deadline, deadline: second.deadline });
+  });
+
   it("keeps the topic ok while runs keep arriving before their deadline", async () => {
     const stub = stubFor("fresh-ok");
     await stub.publish(jobPublish(1));

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:schedules`: runtime schedules against the real Worker in workerd (Miniflare on a
- * direct socket, bench/lib/runtime.mjs). Creates N schedules (uptime probing the server's own
- * /health; M of them due in the same slot, created paused), lists them, times how soon each kind of
- * change takes effect, then resumes the M and measures their slots: lag, exactly once, memory.
+ * direct socket, bench/lib/runtime.mjs). Creates N schedules (uptime probing a Node server here, or
+ * with `--probe self` the Worker's own /health; M of them due in the same slot, created paused),
+ * lists them, times how soon each kind of change takes effect, then resumes the M and measures their
+ * slots: lag, exactly once, memory; then the same due load on workerd's local defaults.
  * `--restarts K` runs the fault case instead (bench/schedules/restarts.mjs, on wrangler dev).
  * Each phase lives in bench/schedules/, its header saying what it measures; `--help` lists the options.
  *
@@ -10,7 +11,7 @@
  * tables in docs/performance.md; the Worker's output: bench/results/<name>.server.log.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import path from "node:path";
 import { rssMiB } from "./lib/rss.mjs";
@@ -43,7 +44,7 @@ async function main() {
   }
   const project = await snapshotProject(options.ref === undefined ? {} : { ref: options.ref });
   run.onCleanup(() => removeDir(project.root));
-  const stateDir = makeStateDir();
+  const stateDir = options.restarts === 0 && options.storage === "memory" ? memoryStateDir() : makeStateDir();
   run.onCleanup(() => removeDir(stateDir));
   const logFile = path.join(RESULTS_DIR, `${NAME}.server.log`);
   writeFileSync(logFile, "");
@@ -53,7 +54,7 @@ async function main() {
     ...(options.schedulerShards === null ? {} : { SCHEDULER_SHARDS: String(options.schedulerShards) }),
   };
   const started = performance.now();
-  const server = await startRuntime({ root: project.root, stateDir, vars, logFile });
+  const server = await startRuntime({ root: project.root, stateDir, vars, logFile, keepObjects: !options.evict });
   run.onCleanup(() => server.stop());
   const { url: base, workerdPid } = server;
   run.log(`edgebeat direct at ${base} (workerd ${workerdPid}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -75,6 +76,8 @@ async function main() {
   const changes = options.changeRounds > 0 ? await runChanges(bench) : null;
   const due = options.due > 0 ? await runDue(bench) : null;
   rss.end = rssMiB(workerdPid);
+  await server.stop();
+  const dueLocal = options.localDue > 0 ? await localDefaultsDue(project.root, vars, logFile, healthUrl) : null;
 
   const result = {
     bench: NAME,
@@ -87,11 +90,41 @@ async function main() {
     lists,
     changes,
     due,
-    ok: creates.ok && lists.ok && (changes?.ok ?? true) && (due?.ok ?? true),
+    dueLocal,
+    ok: creates.ok && lists.ok && (changes?.ok ?? true) && (due?.ok ?? true) && (dueLocal?.ok ?? true),
   };
   const { jsonPath, mdPath } = writeResults(NAME, result, renderResults(result), docsBlocks(result));
   console.log(`\n${summaryText(result)}\n\nwrote ${jsonPath}\n      ${mdPath}`);
   return result.ok ? 0 : 1;
+}
+
+/** A state directory in memory (/dev/shm) where there is one, else the system temp directory. */
+function memoryStateDir() {
+  if (!existsSync("/dev/shm")) return makeStateDir();
+  return mkdtempSync(path.join("/dev/shm", "edgebeat-bench-state-"));
+}
+
+/**
+ * The due phase again with workerd's local defaults, on a fresh runtime: state on disk (every
+ * commit an fsync on the one thread) and idle objects evicted after 10 s (each topic constructed
+ * again every slot of a 10 s schedule).
+ * @param {string} root
+ * @param {Record<string, string>} vars
+ * @param {string} logFile
+ * @param {string} healthUrl
+ */
+async function localDefaultsDue(root, vars, logFile, healthUrl) {
+  const stateDir = makeStateDir();
+  run.onCleanup(() => removeDir(stateDir));
+  const server = await startRuntime({ root, stateDir, vars, logFile, keepObjects: false });
+  run.onCleanup(() => server.stop());
+  const local = { ...options, schedules: options.localDue, due: options.localDue };
+  const bench = { base: server.url, options: local, healthUrl, workerdPid: server.workerdPid, log: run.log };
+  run.log(`workerd's local defaults (state on disk, 10 s eviction): ${options.localDue} schedules, all due`);
+  const creates = await runCreates(bench);
+  const due = await runDue(bench);
+  await server.stop();
+  return { ...due, ok: creates.ok && due.ok };
 }
 
 /** `--probe bench`: a /health in this process, so the probes cost workerd only their fetch. */

@@ -9,7 +9,7 @@
  * nearest local equivalent, and the only place `no_web_socket_compression` can be seen to work.
  *
  * Started with bench/lib/child.mjs's `startChild(…, { detached: true })`: argv is
- * `<project root> <persist dir> <vars as JSON>` (the root may also be a bench fixture's directory,
+ * `<project root> <persist dir> <vars as JSON> [{"keepObjects": true} as JSON]` (the root may also be a bench fixture's directory,
  * with its own wrangler.toml); it bundles the project the way `wrangler deploy`
  * does (`--dry-run --outdir`), reads wrangler.toml with wrangler's own
  * `unstable_getMiniflareWorkerOptions`, applies the D1 migrations, and answers
@@ -23,7 +23,9 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { parse } from "smol-toml";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
 
-const [root = ".", persistTo = "", varsJson = "{}"] = process.argv.slice(2);
+const [root = ".", persistTo = "", varsJson = "{}", runtimeJson = "{}"] = process.argv.slice(2);
+/** @type {{ keepObjects?: boolean }} */
+const runtime = JSON.parse(runtimeJson);
 process.on("disconnect", () => process.exit(0));
 
 // The bundle goes into the state directory, which the bench removes with everything else of this runtime.
@@ -45,6 +47,16 @@ const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wr
 // Every bench route is `run_worker_first`; without assets the direct socket reaches the Worker itself
 // instead of the asset router worker in front of it.
 const { assets: _assets, ...worker } = /** @type {Record<string, any>} */ (workerOptions);
+// `keepObjects`: idle objects stay in memory, as in production for at least 70 s (workerd evicts
+// them after 10 s), so a schedule every 10 s does not construct its topic's object anew each slot.
+if (runtime.keepObjects === true) {
+  for (const [binding, object] of Object.entries(worker.durableObjects ?? {})) {
+    worker.durableObjects[binding] = {
+      ...(typeof object === "string" ? { className: object } : object),
+      unsafePreventEviction: true,
+    };
+  }
+}
 // The Worker's own name (wrangler.toml `name`): miniflare addresses the worker by it (unsafeGetDirectURL).
 const name = String(config.name);
 const bundle = path.join(outdir, path.basename(String(config.main)).replace(/\.[cm]?[jt]s$/, ".js"));

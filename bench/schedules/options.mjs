@@ -13,8 +13,16 @@ slot (slot lag, every slot exactly once, memory).
   --cron C             instead of --every, a cron for the due ones (e.g. "* * * * *": 1 slot a minute)
   --slots K            slots measured (default 3)
   --settle-s S         seconds after the last slot before the histories are read (default 10)
-  --probe self|bench   what uptime probes: the Worker's own /health (default), or a Node server in
-                       the bench process (to tell the probe's cost in workerd from the scheduler's)
+  --probe bench|self   what uptime probes: a Node server in the bench process (default: a site
+                       outside the Worker, as in production), or the Worker's own /health (the
+                       probed side then shares workerd's one thread too)
+  --storage memory|disk  where workerd keeps the objects' SQLite (default memory: /dev/shm, as a
+                       production write does not block the object's thread on an fsync; disk:
+                       the system temp directory)
+  --evict              let workerd evict idle objects after 10 s, as it does locally (default: kept,
+                       as production keeps them at least 70 s)
+  --local-due L        after the due phase, the same load (L schedules, default M; 0: none) on a
+                       fresh runtime with workerd's local defaults (state on disk, evicted after 10 s)
   --concurrency C      requests in flight while creating and resuming (default 32)
   --page-size P        GET /schedules?limit= (default 200)
   --first-pages F      first-page reads timed (default 20)
@@ -40,7 +48,10 @@ export function parseOptions(renderOnly) {
       cron: { type: "string" },
       slots: { type: "string", default: "3" },
       "settle-s": { type: "string", default: "10" },
-      probe: { type: "string", default: "self" },
+      probe: { type: "string", default: "bench" },
+      storage: { type: "string", default: "memory" },
+      evict: { type: "boolean", default: false },
+      "local-due": { type: "string" },
       concurrency: { type: "string", default: "32" },
       "page-size": { type: "string", default: "200" },
       "first-pages": { type: "string", default: "20" },
@@ -60,13 +71,21 @@ export function parseOptions(renderOnly) {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
     return n;
   };
+  const oneOf = (/** @type {string} */ name, /** @type {string[]} */ allowed) => {
+    const value = String(values[/** @type {keyof typeof values} */ (name)]);
+    if (!allowed.includes(value)) throw new Error(`--${name} must be one of ${allowed.join(", ")}`);
+    return value;
+  };
   const options = {
     schedules: int("schedules", 1),
     due: int("due", 0),
     cadence: values.cron === undefined ? { every: String(values.every) } : { cron: String(values.cron) },
     slots: int("slots", 1),
     settleS: int("settle-s", 0),
-    probe: values.probe === "bench" ? "bench" : "self",
+    probe: oneOf("probe", ["bench", "self"]),
+    storage: oneOf("storage", ["memory", "disk"]),
+    evict: values.evict === true,
+    localDue: values["local-due"] === undefined ? int("due", 0) : int("local-due", 0),
     concurrency: int("concurrency", 1),
     pageSize: int("page-size", 1),
     firstPages: int("first-pages", 0),
@@ -86,5 +105,6 @@ export function parseOptions(renderOnly) {
         ? (options.restartMinutes + 10) * 60_000
         : 900_000;
   if (options.due > options.schedules) throw new Error("--due must be at most --schedules");
+  if (options.localDue > options.schedules) throw new Error("--local-due must be at most --schedules");
   return options;
 }

@@ -14,12 +14,15 @@ const READY_TIMEOUT_MS = 120_000;
 /**
  * Starts it in its own process group; resolves with its URL, the workerd's pid and `stop()`
  * (SIGKILLs the group, workerd too).
- * @param {{ root: string, stateDir: string, vars: Record<string, string>, logFile: string }} options
+ * @param {{ root: string, stateDir: string, vars: Record<string, string>, logFile: string, keepObjects?: boolean }} options
  * @returns {Promise<{ url: string, workerdPid: number, stop: () => Promise<void> }>}
  */
-export async function startRuntime({ root, stateDir, vars, logFile }) {
+export async function startRuntime({ root, stateDir, vars, logFile, keepObjects = false }) {
   const out = openSync(logFile, "a");
-  const child = fork(RUNTIME, [root, stateDir, JSON.stringify(vars)], { stdio: ["ignore", out, out, "ipc"], detached: true });
+  const child = fork(RUNTIME, [root, stateDir, JSON.stringify(vars), JSON.stringify({ keepObjects })], {
+    stdio: ["ignore", out, out, "ipc"],
+    detached: true,
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error("could not fork bench/lib/runtime.mjs");
   const exited = new Promise((resolve) => child.once("exit", resolve));

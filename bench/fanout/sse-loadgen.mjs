@@ -9,6 +9,7 @@
  * metric is received when the chunk holding its `data:` line arrives (CLOCK_MONOTONIC, `monoMs`).
  */
 import { monoMs } from "../lib/procs.mjs";
+import { Receipts } from "../lib/receipts.mjs";
 import { summarize } from "../lib/stats.mjs";
 
 const DEADLINE_MS = Number(process.argv[2] ?? 600_000);
@@ -21,27 +22,10 @@ let open = 0;
 let drops = 0;
 let closing = false;
 let otherFrames = 0;
-/** @type {Map<number, { times: Float64Array, seen: Uint8Array, unique: number, dups: number }>} */
-let records = new Map();
-let completeAt = Number.POSITIVE_INFINITY;
-
-/** @param {number} index @param {number} seq @param {number} at */
-function record(index, seq, at) {
-  let r = records.get(seq);
-  if (r === undefined) {
-    r = { times: new Float64Array(streams.length), seen: new Uint8Array(streams.length), unique: 0, dups: 0 };
-    records.set(seq, r);
-  }
-  if (index >= r.seen.length) return;
-  if (r.seen[index] === 1) {
-    r.dups++;
-    return;
-  }
-  r.seen[index] = 1;
-  r.times[index] = at;
-  r.unique++;
-  if (r.unique === completeAt) process.send?.({ event: "complete", seq, at });
-}
+const receipts = new Receipts(
+  () => streams.length,
+  (seq, at) => process.send?.({ event: "complete", seq, at }),
+);
 
 /**
  * Opens one stream; resolves with its connect time (ms) at its `hello`, then keeps reading.
@@ -64,7 +48,7 @@ function openOne(url, timeoutMs) {
     const onData = (data, /** @type {number} */ at) => {
       if (data.startsWith('{"type":"metric"')) {
         const k = data.indexOf('"seq":');
-        record(index, Number.parseInt(data.slice(k + 6, k + 26), 10), at);
+        receipts.record(index, Number.parseInt(data.slice(k + 6, k + 26), 10), at);
       } else if (!connected && data.startsWith('{"type":"hello"')) {
         connected = true;
         open++;
@@ -124,43 +108,9 @@ async function openMany({ url, n, batchSize, timeoutMs }) {
   };
 }
 
-/** @param {number} x */
-const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
-
 /** The same report as bench/lib/loadgen.mjs's. @param {[number, number][]} triggers */
 function report(triggers) {
-  /** @type {number[]} */
-  const latencies = [];
-  const perPublish = triggers.map(([seq, trigger]) => {
-    const r = records.get(seq);
-    if (r === undefined) return { seq, delivered: 0, duplicated: 0, firstMs: null, lastMs: null, p50Ms: null };
-    const own = [];
-    for (let i = 0; i < r.seen.length; i++) if (r.seen[i] === 1) own.push(/** @type {number} */ (r.times[i]) - trigger);
-    own.sort((a, b) => a - b);
-    latencies.push(...own);
-    const p50 = own[Math.max(0, Math.ceil(own.length / 2) - 1)] ?? Number.NaN;
-    return {
-      seq,
-      delivered: r.unique,
-      duplicated: r.dups,
-      firstMs: round(own[0] ?? Number.NaN),
-      lastMs: round(own.at(-1) ?? Number.NaN),
-      p50Ms: round(p50),
-    };
-  });
-  const triggered = new Set(triggers.map(([seq]) => seq));
-  return {
-    expectedPerPublish: completeAt === Number.POSITIVE_INFINITY ? open : completeAt,
-    perPublish,
-    latencyMs: summarize(latencies, 1),
-    delivered: perPublish.reduce((sum, p) => sum + p.delivered, 0),
-    duplicated: perPublish.reduce((sum, p) => sum + p.duplicated, 0),
-    untriggeredSeqs: [...records.keys()].filter((seq) => !triggered.has(seq)).length,
-    otherFrames,
-    batches: 0,
-    open,
-    drops,
-  };
+  return { ...receipts.report(triggers, open), otherFrames, batches: 0, open, drops };
 }
 
 function closeAll() {
@@ -168,8 +118,7 @@ function closeAll() {
   for (const abort of streams) abort.abort();
   const closed = streams.length;
   streams = [];
-  records = new Map();
-  completeAt = Number.POSITIVE_INFINITY;
+  receipts.reset();
   open = 0;
   drops = 0;
   otherFrames = 0;
@@ -184,10 +133,9 @@ process.on("message", async (/** @type {any} */ message) => {
     let answer;
     if (cmd === "open") answer = await openMany(message);
     else if (cmd === "reset") {
-      records = new Map();
+      receipts.reset(open);
       otherFrames = 0;
       drops = 0;
-      completeAt = open;
       answer = { open };
     } else if (cmd === "report") answer = report(message.triggers);
     else if (cmd === "close") answer = closeAll();

@@ -22,6 +22,7 @@
  */
 import WebSocket from "ws";
 import { monoMs } from "./procs.mjs";
+import { Receipts } from "./receipts.mjs";
 import { summarize } from "./stats.mjs";
 
 const DEADLINE_MS = Number(process.argv[2] ?? 600_000);
@@ -42,34 +43,10 @@ let batches = 0;
 /** Frames other than metric, batch and hello (status, error, reset…). */
 let otherFrames = 0;
 
-/**
- * Per seq: when each socket first had it (index = socket index), how many sockets have it, and
- * how many deliveries were repeats.
- * @type {Map<number, { times: Float64Array, seen: Uint8Array, unique: number, dups: number }>}
- */
-let records = new Map();
-let completeAt = Number.POSITIVE_INFINITY;
-
-/**
- * @param {number} index
- * @param {number} seq
- * @param {number} at
- */
-function record(index, seq, at) {
-  let r = records.get(seq);
-  if (r === undefined) {
-    r = { times: new Float64Array(sockets.length), seen: new Uint8Array(sockets.length), unique: 0, dups: 0 };
-    records.set(seq, r);
-  }
-  if (index >= r.seen.length || r.seen[index] === 1) {
-    if (index < r.seen.length) r.dups++;
-    return;
-  }
-  r.seen[index] = 1;
-  r.times[index] = at;
-  r.unique++;
-  if (r.unique === completeAt) process.send?.({ event: "complete", seq, at });
-}
+const receipts = new Receipts(
+  () => sockets.length,
+  (seq, at) => process.send?.({ event: "complete", seq, at }),
+);
 
 /**
  * Opens one socket; resolves with connect time (ms) when its first frame arrives.
@@ -94,10 +71,10 @@ function openOne(url, deflate, timeoutMs) {
       const text = data.toString();
       if (text.startsWith('{"type":"metric"')) {
         const k = text.indexOf('"seq":');
-        record(index, Number.parseInt(text.slice(k + 6, k + 26), 10), at);
+        receipts.record(index, Number.parseInt(text.slice(k + 6, k + 26), 10), at);
       } else if (text.startsWith('{"type":"batch"')) {
         batches++;
-        for (const frame of JSON.parse(text).frames) record(index, frame.seq, at);
+        for (const frame of JSON.parse(text).frames) receipts.record(index, frame.seq, at);
       } else if (!connected && text.startsWith('{"type":"hello"')) {
         connected = true;
         open++;
@@ -155,53 +132,7 @@ async function openMany({ url, n, batchSize, timeoutMs, deflate }) {
 
 /** @param {[number, number][]} triggers */
 function report(triggers) {
-  const expected = completeAt === Number.POSITIVE_INFINITY ? open : completeAt;
-  const latencies = new Float64Array(triggers.length * Math.max(1, expected));
-  let count = 0;
-  const perPublish = triggers.map(([seq, trigger]) => {
-    const r = records.get(seq);
-    if (r === undefined) return { seq, delivered: 0, duplicated: 0, firstMs: null, lastMs: null, p50Ms: null };
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
-    const own = new Float64Array(r.unique);
-    let k = 0;
-    for (let i = 0; i < r.seen.length; i++) {
-      if (r.seen[i] !== 1) continue;
-      const t = /** @type {number} */ (r.times[i]);
-      if (t < first) first = t;
-      if (t > last) last = t;
-      own[k++] = t - trigger;
-      if (count < latencies.length) latencies[count++] = t - trigger;
-    }
-    own.sort();
-    return {
-      seq,
-      delivered: r.unique,
-      duplicated: r.dups,
-      firstMs: round(first - trigger),
-      lastMs: round(last - trigger),
-      p50Ms: round(own[Math.max(0, Math.ceil(own.length / 2) - 1)] ?? Number.NaN),
-    };
-  });
-  const triggered = new Set(triggers.map(([seq]) => seq));
-  return {
-    expectedPerPublish: expected,
-    perPublish,
-    latencyMs: summarize(latencies.subarray(0, count), 1),
-    delivered: perPublish.reduce((sum, p) => sum + p.delivered, 0),
-    duplicated: perPublish.reduce((sum, p) => sum + p.duplicated, 0),
-    /** metric frames of seqs nobody published in this window (the join replay of the latest, for one) */
-    untriggeredSeqs: [...records.keys()].filter((seq) => !triggered.has(seq)).length,
-    otherFrames,
-    batches,
-    open,
-    drops,
-  };
-}
-
-/** @param {number} x */
-function round(x) {
-  return Number.isFinite(x) ? Math.round(x * 10) / 10 : null;
+  return { ...receipts.report(triggers, open), otherFrames, batches, open, drops };
 }
 
 async function closeAll() {
@@ -215,8 +146,7 @@ async function closeAll() {
   await closed;
   clearTimeout(timer);
   sockets = [];
-  records = new Map();
-  completeAt = Number.POSITIVE_INFINITY;
+  receipts.reset();
   open = 0;
   drops = 0;
   otherFrames = 0;
@@ -232,11 +162,10 @@ process.on("message", async (/** @type {any} */ message) => {
     let answer;
     if (cmd === "open") answer = await openMany(message);
     else if (cmd === "reset") {
-      records = new Map();
+      receipts.reset(open);
       otherFrames = 0;
       batches = 0;
       drops = 0;
-      completeAt = open;
       answer = { open };
     } else if (cmd === "report") answer = report(message.triggers);
     else if (cmd === "close") answer = await closeAll();

@@ -69,7 +69,7 @@ async function main() {
   const profiled = profile.plan(options);
   const parts = sseOptions.only ? [] : [scale, deflate, before, floor, shards].flatMap((part) => part.plan(options));
   const plan = parts.concat(sseOptions.only ? [] : profiled.specs, sse.plan(sseOptions));
-  const sseRun = sse.sseBench(bench, { project, deadlineMs: options.deadlineMs, n: sseOptions.n, running });
+  const sseRun = sse.sseBench(bench, { n: sseOptions.n });
   const startedAt = monoMs();
   const phases = [];
   for (const spec of plan) phases.push(await runPhase(spec.role === "sse" ? sseRun : bench, spec));

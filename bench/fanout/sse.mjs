@@ -5,10 +5,7 @@
  * bench/fanout/sse-loadgen.mjs as the load generator. Its table sets it beside the WebSocket
  * phase of the same run at the same N. `--sse-only` runs just those two phases.
  */
-import { startChild } from "../lib/child.mjs";
 import { machineTable, table } from "../lib/markdown.mjs";
-import { monoMs } from "../lib/procs.mjs";
-import { BENCH_SECRETS, makeStateDir, removeDir } from "../lib/server.mjs";
 import { ceilingFor, directAt, fmt, lossCell, notMeasured, ratioOf } from "./format.mjs";
 
 /** The server's own cap (src/durable/streams.ts); the phase raises MAX_STREAMS when --sse-n is above it. */
@@ -70,53 +67,18 @@ export function plan({ n, only }) {
  * MAX_STREAMS at least N (otherwise as bench/fanout/targets.mjs starts it).
  * @param {import("./phase.mjs").Bench} bench
  * @param {object} context
- * @param {any} context.project the snapshot measured
- * @param {number} context.deadlineMs
  * @param {number} context.n streams the phase opens
- * @param {Set<{ stop: () => Promise<void> }>} context.running what cleanup stops
  * @returns {import("./phase.mjs").Bench}
  */
-export function sseBench(bench, { project, deadlineMs, n, running }) {
-  /** @param {() => Promise<void>} stopIt */
-  const tracked = (stopIt) => {
-    const handle = {
-      stop: async () => {
-        running.delete(handle);
-        await stopIt();
-      },
-    };
-    running.add(handle);
-    return handle.stop;
+export function sseBench(bench, { n }) {
+  const targets = {
+    ...bench.targets,
+    startLoadgen: () => bench.targets.startLoadgen("../fanout/sse-loadgen.mjs"),
+    startEdgebeat: () =>
+      bench.targets.startEdgebeat("direct", {
+        vars: { SHARDS: "", BATCH: "", MAX_STREAMS: String(Math.max(n, DEFAULT_MAX_STREAMS)) },
+      }),
   };
-  const startLoadgen = async () => {
-    const child = await startChild("../fanout/sse-loadgen.mjs", [String(deadlineMs)], { onEvent: bench.done.onEvent });
-    return { ...child, stop: tracked(() => child.stop()) };
-  };
-  const startEdgebeat = async () => {
-    const started = monoMs();
-    const stateDir = makeStateDir();
-    const vars = { ...BENCH_SECRETS, SHARDS: "", BATCH: "", MAX_STREAMS: String(Math.max(n, DEFAULT_MAX_STREAMS)) };
-    const child = await startChild("runtime.mjs", [project.root, stateDir, JSON.stringify(vars)], {
-      detached: true,
-      readyTimeoutMs: 120_000,
-    });
-    const stop = tracked(async () => {
-      await child.stop();
-      removeDir(stateDir);
-    });
-    const { url, workerdPid } = child.hello;
-    /** @type {import("./targets.mjs").Target} */
-    const target = {
-      kind: "direct",
-      base: url,
-      runtimePid: workerdPid,
-      proxyPid: null,
-      startMs: Math.round(monoMs() - started),
-      stop,
-    };
-    return target;
-  };
-  const targets = { ...bench.targets, startLoadgen, startEdgebeat };
   return { ...bench, targets };
 }
 

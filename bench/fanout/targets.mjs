@@ -28,6 +28,7 @@ const BARE_FIXTURE = fileURLToPath(new URL("../fixtures/bare-broadcast", import.
  * @property {number} [shards] the topic's shard count
  * @property {number} [batchRate] its BATCH rate (0: none)
  * @property {boolean} [bare] not edgebeat but bench/fixtures/bare-broadcast (the floor)
+ * @property {Record<string, string>} [vars] more vars (e.g. the SSE phase's MAX_STREAMS)
  */
 
 /**
@@ -53,8 +54,9 @@ export function targets({ project, beforeProject, logFile, deadlineMs, onEvent, 
     return handle.stop;
   };
 
-  const startLoadgen = async () => {
-    const child = await startChild("loadgen.mjs", [String(deadlineMs)], { onEvent });
+  /** @param {string} [script] the load generator (the SSE phase's: ../fanout/sse-loadgen.mjs) */
+  const startLoadgen = async (script = "loadgen.mjs") => {
+    const child = await startChild(script, [String(deadlineMs)], { onEvent });
     return { ...child, stop: tracked(() => child.stop()) };
   };
 
@@ -69,13 +71,14 @@ export function targets({ project, beforeProject, logFile, deadlineMs, onEvent, 
   };
 
   /** @param {EdgebeatOptions} options @returns {Promise<Target>} */
-  const startDirect = async ({ before = false, shards = 1, batchRate = 0, bare = false }) => {
+  const startDirect = async ({ before = false, shards = 1, batchRate = 0, bare = false, vars: more = {} }) => {
     const started = monoMs();
     const stateDir = makeStateDir();
     const vars = {
       ...BENCH_SECRETS,
       SHARDS: shards > 1 ? `${TOPIC}:${shards}` : "",
       BATCH: batchRate > 0 ? `${TOPIC}:${batchRate}` : "",
+      ...more,
     };
     const root = bare ? BARE_FIXTURE : (before ? beforeProject : project)?.root;
     if (root === undefined) throw new Error("no --before build to start: pass --before REF");

@@ -255,7 +255,6 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
       this.#broadcast(encodeFrame({ type: "status", topic: this.#topic(), state, detail }), null);
   }
 
-  /** A new subscriber joins at the last seq broadcast; the frames of a pending batch reach it with the batch. */
   /** A stream; while any is open, the alarm sends the keep-alive (the alarm is the object's one clock). */
   async #openStream(request: Request): Promise<Response> {
     const response = this.#streams.accept(request, this.#topic(), (since, epoch) => this.#join(since, epoch));
@@ -263,6 +262,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return response;
   }
 
+  /** A new subscriber joins at the last seq broadcast; the frames of a pending batch reach it with the batch. */
   #join(since: number | null, epoch: string | null): string[] {
     const state = store.readState(this.#sql);
     return joinFrames(this.#sql, { topic: this.#topic(), state: { ...state, seq: state.sent }, since, epoch });

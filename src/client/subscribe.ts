@@ -6,10 +6,12 @@
  * offline. It tries a WebSocket first; when FALLBACK_AFTER opens in a row fail while the topic's
  * URL answers over plain HTTP (a network that blocks WebSockets), it moves to Server-Sent Events,
  * then to long-poll (src/client/transports.ts), with the same delivery and the same callbacks.
+ * Subscriptions on those two share one multiplexed connection per origin and token (src/client/shared.ts).
  */
 import { type BackoffPolicy, fullJitterDelay } from "./backoff";
 import { type BatchFrame, type MetricFrame, parseFrame, type ResetFrame, type ServerFrame, type StatusFrame } from "./protocol";
 import { browserNetwork, type Network, probeTopic } from "./reachability";
+import { openShared } from "./shared";
 import { type Connection, openTransport, type TransportName } from "./transports";
 
 export type { TransportName } from "./transports";
@@ -61,11 +63,13 @@ const DEFAULT_PING_MS = 25_000;
 /** Failed opens in a row (with the topic reachable over HTTP) before the client tries the next transport. */
 export const FALLBACK_AFTER = 3;
 const TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "longpoll"];
+/** The global fetch, looked up at each call; one function, so subscriptions that use it share connections. */
+const globalFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);
 
 /** Subscribes to the topic at `url` (`http(s)://host/topics/name` or `ws(s)://…`). */
 export function subscribe(url: string, handlers: SubscribeHandlers, options: SubscribeOptions = {}): Subscription {
   const Socket = options.WebSocket ?? globalThis.WebSocket;
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const doFetch = options.fetch ?? globalFetch;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const random = options.random ?? Math.random;
   const pingMs = options.pingIntervalMs ?? DEFAULT_PING_MS;
@@ -79,6 +83,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     WebSocket: Socket,
     fetch: doFetch,
     pingIntervalMs: pingMs,
+    backoff,
+    random,
   };
 
   let state: ConnectionState = "connecting";
@@ -106,7 +112,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     scheduleReconnect(reason, true);
   };
 
-  const scheduleReconnect = (reason: string, immediately = false) => {
+  /** Reconnects after backoff, at once, or at `retryAt` (a shared connection's, so its subscriptions come back together). */
+  const scheduleReconnect = (reason: string, immediately = false, retryAt?: number) => {
     if (timer !== undefined) clearTimeout(timer);
     if (state === "closed") return;
     setState("reconnecting", reason);
@@ -120,7 +127,8 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
       return;
     }
     retries++;
-    timer = setTimeout(connect, immediately ? 0 : fullJitterDelay(retries, backoff, random));
+    const delay = retryAt === undefined ? fullJitterDelay(retries, backoff, random) : Math.max(0, retryAt - Date.now());
+    timer = setTimeout(connect, immediately ? 0 : delay);
   };
 
   /** One frame that is not a batch: a batch reaches here as its metric frames, one at a time. */
@@ -154,7 +162,7 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
   };
 
   /** After a failed open: stop on a refusal, move to the next transport when this one is what fails, else retry. */
-  const afterFailedOpen = async () => {
+  const afterFailedOpen = async (retryAt?: number) => {
     const refusal = await probeTopic(doFetch, transportOptions.url, options.token);
     if (state === "closed") return;
     if (refusal !== "reachable" && refusal !== "unreachable") return stop(refusal);
@@ -164,7 +172,7 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
       retries = 0;
       return scheduleReconnect(`${order[transport - 1]} failed ${fallbackAfter} times; trying ${transportName()}`, true);
     }
-    scheduleReconnect("could not connect");
+    scheduleReconnect("could not connect", false, retryAt);
   };
 
   function connect(): void {
@@ -173,38 +181,34 @@ export function subscribe(url: string, handlers: SubscribeHandlers, options: Sub
     let opened = false;
     let mine: Connection | null = null;
     const isCurrent = () => mine !== null && connection === mine;
-    mine = openTransport(
-      transportName(),
-      transportOptions,
-      { since: seq, epoch },
-      {
-        open: () => {
-          opened = true;
-        },
-        text: (text) => {
-          if (!isCurrent()) return;
-          let frame: ServerFrame;
-          try {
-            frame = parseFrame(text);
-          } catch {
-            return; // a frame type from a newer server, or a malformed one: ignore it rather than break
-          }
-          // A batch is consecutive metric frames in one message: each takes the path it would take alone,
-          // and once one of them drops this connection (a gap), the rest are ignored as later messages would be.
-          for (const single of frame.type === "batch" ? frame.frames : [frame]) {
-            if (!isCurrent()) return;
-            onFrame(single);
-          }
-        },
-        end: (reason) => {
-          if (!isCurrent()) return; // already handled, or replaced by a newer connection
-          connection = null;
-          if (state === "closed") return;
-          if (opened) scheduleReconnect(reason);
-          else void afterFailedOpen();
-        },
+    const open = transportName() === "websocket" ? openTransport : openShared;
+    mine = open(transportName(), transportOptions, () => ({ since: seq, epoch }), {
+      open: () => {
+        opened = true;
       },
-    );
+      text: (text) => {
+        if (!isCurrent()) return;
+        let frame: ServerFrame;
+        try {
+          frame = parseFrame(text);
+        } catch {
+          return; // a frame type from a newer server, or a malformed one: ignore it rather than break
+        }
+        // A batch is consecutive metric frames in one message: each takes the path it would take alone,
+        // and once one of them drops this connection (a gap), the rest are ignored as later messages would be.
+        for (const single of frame.type === "batch" ? frame.frames : [frame]) {
+          if (!isCurrent()) return;
+          onFrame(single);
+        }
+      },
+      end: (reason, retryAt) => {
+        if (!isCurrent()) return; // already handled, or replaced by a newer connection
+        connection = null;
+        if (state === "closed") return;
+        if (opened) scheduleReconnect(reason, false, retryAt);
+        else void afterFailedOpen(retryAt);
+      },
+    });
     connection = mine;
   }
 

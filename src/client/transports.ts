@@ -5,8 +5,13 @@
  * - `longpoll`: `GET /topics/:topic` to join, then `GET …/history?since=&wait=25` in a loop, whose
  *   pages become the frames a socket would have sent (hello, metric, status, reset).
  * A transport opens, delivers texts, and ends once; resuming is the subscriber's (since + epoch).
+ * These are one connection per topic; subscriptions on `sse` or `longpoll` share one multiplexed
+ * connection instead (src/client/shared.ts), and fall back to these where a server has none.
  */
-import { encodeFrame, type MetricFrame, PING, PONG, type TopicSnapshot, type TopicState } from "./protocol";
+import type { BackoffPolicy } from "./backoff";
+import { readEventStream } from "./event-stream";
+import { type Page, PageReader } from "./pages";
+import { PING, PONG, type TopicSnapshot } from "./protocol";
 
 export type TransportName = "websocket" | "sse" | "longpoll";
 
@@ -16,11 +21,12 @@ export interface Resume {
   epoch: string | null;
 }
 
-/** What a transport tells the subscriber. `end` comes once, with `opened` false for a failed open. */
+/** What a transport tells the subscriber. `end` comes once (before `open` for a failed open). */
 export interface TransportEvents {
   open(): void;
   text(text: string): void;
-  end(reason: string): void;
+  /** `retryAt` (epoch ms): when to reconnect, for connections that several subscriptions share, so they come back together. */
+  end(reason: string, retryAt?: number): void;
 }
 
 export interface TransportOptions {
@@ -30,6 +36,9 @@ export interface TransportOptions {
   WebSocket: typeof WebSocket;
   fetch: typeof fetch;
   pingIntervalMs: number;
+  /** The reconnect backoff, and its random source, for a shared connection's own retries. */
+  backoff: BackoffPolicy;
+  random: () => number;
 }
 
 export interface Connection {
@@ -37,13 +46,12 @@ export interface Connection {
 }
 
 /** How long a long-poll holds (the server's longest is 30 s). */
-const POLL_WAIT_SECONDS = 25;
-/** A stream that has sent nothing (not even a keep-alive comment) for this long is dead. */
-const STREAM_IDLE_MS = 60_000;
+export const POLL_WAIT_SECONDS = 25;
 
-function withQuery(url: string, path: string, query: Record<string, string | number | null | undefined>): string {
+/** `url` with `path` appended and the query parameters that are set. */
+export function withQuery(url: string, path: string, query: Record<string, string | number | null | undefined>): string {
   const target = new URL(url);
-  target.pathname += path;
+  target.pathname = target.pathname.replace(/\/$/, "") + path;
   for (const [key, value] of Object.entries(query))
     if (value !== null && value !== undefined) target.searchParams.set(key, String(value));
   return target.toString();
@@ -51,15 +59,16 @@ function withQuery(url: string, path: string, query: Record<string, string | num
 
 const resumeQuery = ({ since, epoch }: Resume) => (since !== null && epoch !== null ? { since, epoch } : {});
 
+/** Opens one topic's own connection on `name`, resuming where `resume()` says now. */
 export function openTransport(
   name: TransportName,
   options: TransportOptions,
-  resume: Resume,
+  resume: () => Resume,
   events: TransportEvents,
 ): Connection {
-  if (name === "websocket") return openSocket(options, resume, events);
-  if (name === "sse") return openStream(options, resume, events);
-  return openPoll(options, resume, events);
+  if (name === "websocket") return openSocket(options, resume(), events);
+  if (name === "sse") return openStream(options, resume(), events);
+  return openPoll(options, resume(), events);
 }
 
 function openSocket(options: TransportOptions, resume: Resume, events: TransportEvents): Connection {
@@ -103,52 +112,12 @@ function openSocket(options: TransportOptions, resume: Resume, events: Transport
 }
 
 function openStream(options: TransportOptions, resume: Resume, events: TransportEvents): Connection {
-  const controller = new AbortController();
-  let done = false;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const finish = (reason: string) => {
-    if (done) return;
-    done = true;
-    if (idle !== undefined) clearTimeout(idle);
-    controller.abort();
-    events.end(reason);
-  };
-  const heard = () => {
-    if (idle !== undefined) clearTimeout(idle);
-    idle = setTimeout(() => finish("the stream went quiet"), STREAM_IDLE_MS);
-  };
   const url = withQuery(options.url, "/events", { token: options.token, ...resumeQuery(resume) });
-  void (async () => {
-    const response = await options.fetch(url, { signal: controller.signal, headers: { Accept: "text/event-stream" } });
-    if (!response.ok || response.body === null) return finish(`stream answered ${response.status}`);
-    events.open();
-    heard();
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done: ended } = await reader.read();
-      if (ended) return finish("the stream ended");
-      heard();
-      buffer += value;
-      for (let end = buffer.indexOf("\n\n"); end >= 0 && !done; end = buffer.indexOf("\n\n")) {
-        const data = buffer
-          .slice(0, end)
-          .split("\n")
-          .filter((line) => line.startsWith("data: "))
-          .map((line) => line.slice(6));
-        buffer = buffer.slice(end + 2);
-        if (data.length > 0) events.text(data.join("\n"));
-      }
-    }
-  })().catch((error: unknown) => finish(`stream failed: ${error instanceof Error ? error.message : String(error)}`));
-  return { close: finish };
-}
-
-interface Page {
-  epoch: string;
-  status: TopicState;
-  detail: string;
-  messages: MetricFrame[];
+  return readEventStream(options.fetch, url, {
+    open: () => events.open(),
+    data: (text) => events.text(text),
+    end: (reason) => events.end(reason),
+  });
 }
 
 function openPoll(options: TransportOptions, resume: Resume, events: TransportEvents): Connection {
@@ -167,22 +136,12 @@ function openPoll(options: TransportOptions, resume: Resume, events: TransportEv
     if (!response.ok) throw new Error(`answered ${response.status}`);
     return (await response.json()) as T;
   };
-  const send = (frame: Parameters<typeof encodeFrame>[0]) => {
-    if (!done) events.text(encodeFrame(frame));
-  };
   const topic = decodeURIComponent(new URL(options.url).pathname.split("/").at(-1) ?? "");
-  let status: { state: TopicState; detail: string } = { state: "ok", detail: "" };
-  /** Sends a page's metrics (after a reset when the server no longer has the ones before them), and its status when it changed. */
-  const deliver = (page: Page, since: number): number => {
-    const first = page.messages[0];
-    if (first !== undefined && first.seq > since + 1) send({ type: "reset", topic, seq: page.messages.at(-1)?.seq ?? since });
-    if (page.status !== status.state || page.detail !== status.detail) {
-      status = { state: page.status, detail: page.detail };
-      send({ type: "status", topic, state: page.status, detail: page.detail });
-    }
-    for (const frame of page.messages) send(frame);
-    return page.messages.at(-1)?.seq ?? since;
-  };
+  const pages = new PageReader(topic, (text) => {
+    if (!done) events.text(text);
+  });
+  const send = pages.send.bind(pages);
+  const deliver = (page: Page, since: number) => pages.deliver(page, since);
   void (async () => {
     let since: number;
     let epoch: string;

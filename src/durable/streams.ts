@@ -7,15 +7,14 @@
  * keep-alive (a comment line, sent from the topic's alarm: its `keepalive` wake-up) runs only while a
  * stream is open.
  */
-import { eventId, parseEventId, type ServerFrame } from "../client/protocol";
+import { eventId, KEEPALIVE_MS, parseEventId, type ServerFrame } from "../client/protocol";
 import type { Wakeup } from "./wakeups";
 
 /** Most streams one topic holds open; past it, a new one gets 503 with Retry-After. */
 export const DEFAULT_MAX_STREAMS = 1_000;
 /** A stream ends after this long; EventSource reconnects after `retry` ms with its Last-Event-ID. */
 export const DEFAULT_STREAM_LIFETIME_MS = 5 * 60_000;
-/** A comment line this often keeps proxies from closing an idle stream. */
-export const KEEPALIVE_MS = 25_000;
+export { KEEPALIVE_MS };
 
 /** The keep-alive wake-up after one at `now`. */
 export function keepAliveAt(now: number): Wakeup {

@@ -1,7 +1,8 @@
-/** Who may publish (a bearer token) and who may read a private topic (a signed HS256 JWT). */
+/** Who may publish (a bearer token), who may read a private topic (a signed HS256 JWT), and from which origins. */
 
 import type { Context } from "hono";
 import { errors as joseErrors, jwtVerify } from "jose";
+import { listVar } from "../config";
 import type { EdgebeatEnv } from "../env";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -56,12 +57,19 @@ async function requireBearer(
  * SUBSCRIBE_SECRET, with `exp` and a `topic` (or `topics`) claim naming this topic.
  */
 export async function requireSubscribeToken(c: Context<AppEnv>, topic: string): Promise<void> {
+  await requireSubscribeTokenFor(c, [topic]);
+}
+
+/** Requires one subscribe token (`?token=`) that grants every topic of `topics` (private ones; none: nothing to check). */
+export async function requireSubscribeTokenFor(c: Context<AppEnv>, topics: readonly string[]): Promise<void> {
+  const [first] = topics;
+  if (first === undefined) return;
   const secret = c.env.SUBSCRIBE_SECRET;
   if (!secret) {
     throw new ApiError(503, "not_configured", "Private topics are closed: the SUBSCRIBE_SECRET secret is not set.");
   }
   const token = c.req.query("token");
-  if (!token) throw new ApiError(401, "token_required", `Topic "${topic}" is private: pass a subscribe token as ?token=.`);
+  if (!token) throw new ApiError(401, "token_required", `Topic "${first}" is private: pass a subscribe token as ?token=.`);
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(token, encoder.encode(secret), { algorithms: ["HS256"], requiredClaims: ["exp"] }));
@@ -70,11 +78,22 @@ export async function requireSubscribeToken(c: Context<AppEnv>, topic: string): 
     throw new ApiError(401, "token_invalid", "The subscribe token is not valid: it must be an HS256 JWT with exp.");
   }
   const grants = [payload.topic, ...(Array.isArray(payload.topics) ? payload.topics : [])];
-  if (!grants.some((grant) => typeof grant === "string" && grantsTopic(grant, topic)))
-    throw new ApiError(403, "token_wrong_topic", `The subscribe token does not grant topic "${topic}".`);
+  for (const topic of topics) {
+    if (!grants.some((grant) => typeof grant === "string" && grantsTopic(grant, topic)))
+      throw new ApiError(403, "token_wrong_topic", `The subscribe token does not grant topic "${topic}".`);
+  }
 }
 
 /** Whether a token's `topic`/`topics` entry grants `topic`: the same name, or a prefix ending in `*` (`uptime.acme-*`). */
 function grantsTopic(grant: string, topic: string): boolean {
   return grant.endsWith("*") ? topic.startsWith(grant.slice(0, -1)) : grant === topic;
+}
+
+/** A subscriber (socket or stream) from an Origin that ALLOWED_ORIGINS does not list is refused with 403. */
+export function requireAllowedOrigin(c: Context<AppEnv>): void {
+  const origin = c.req.header("Origin");
+  const allowed = listVar(c.env.ALLOWED_ORIGINS);
+  if (origin !== undefined && allowed.length > 0 && !allowed.includes(origin)) {
+    throw new ApiError(403, "origin_not_allowed", `Origin ${origin} may not subscribe; see ALLOWED_ORIGINS.`);
+  }
 }

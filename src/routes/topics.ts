@@ -1,10 +1,10 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parseEventId } from "../client/protocol";
-import { declaredTopics, listVar, shardNames } from "../config";
+import { declaredTopics, shardNames } from "../config";
 import type { EdgebeatEnv } from "../env";
-import { requirePublishToken, requireSubscribeToken } from "./auth";
+import { requireAllowedOrigin, requirePublishToken, requireSubscribeToken } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import {
@@ -81,13 +81,4 @@ function subscriberObject(env: EdgebeatEnv, topic: string): { fetch(request: Req
   const shards = shardNames(env, topic);
   const shard = shards[Math.floor(Math.random() * shards.length)];
   return shard === undefined ? env.TOPIC.getByName(topic) : env.SHARD.getByName(shard);
-}
-
-/** A subscriber (socket or stream) from an Origin that ALLOWED_ORIGINS does not list is refused with 403. */
-function requireAllowedOrigin(c: Context<AppEnv>): void {
-  const origin = c.req.header("Origin");
-  const allowed = listVar(c.env.ALLOWED_ORIGINS);
-  if (origin !== undefined && allowed.length > 0 && !allowed.includes(origin)) {
-    throw new ApiError(403, "origin_not_allowed", `Origin ${origin} may not subscribe; see ALLOWED_ORIGINS.`);
-  }
 }

@@ -28,7 +28,7 @@ const subscribeQuery = z.object({
 /** The longest a long-poll (`GET /topics/:topic/history?wait=`) holds, in seconds. */
 export const MAX_WAIT_SECONDS = 30;
 
-const historyQuery = z.object({
+export const historyQuery = z.object({
   wait: wholeQuery.refine((n) => n <= MAX_WAIT_SECONDS, `must be from 0 to ${MAX_WAIT_SECONDS} seconds`).default(0),
   since: wholeQuery.default(0),
   limit: wholeQuery
@@ -114,9 +114,16 @@ export async function declaredTopic(c: Context<AppEnv>): Promise<TopicInfo> {
       `"${name.slice(0, 80)}" is not a topic name: use 1-64 of a-z 0-9 . _ - starting with a letter or digit.`,
     );
   }
-  const topic = declaredTopics(c.get("jobs"), c.env).find((info) => info.topic === name) ?? (await scheduleTopic(c.env, name));
-  if (!topic) throw new ApiError(404, "unknown_topic", `No topic "${name}" is declared.`);
-  return topic;
+  return (await declaredTopicsNamed(c, [name]))[0] as TopicInfo;
+}
+
+/** The declared topics of `names` (valid topic names), in their order; the first undeclared one is 404 `unknown_topic`. */
+export async function declaredTopicsNamed(c: Context<AppEnv>, names: readonly string[]): Promise<TopicInfo[]> {
+  const declared = new Map(declaredTopics(c.get("jobs"), c.env).map((info) => [info.topic, info]));
+  const found = await Promise.all(names.map(async (name) => declared.get(name) ?? (await scheduleTopic(c.env, name))));
+  const missing = names.findIndex((_, index) => !found[index]);
+  if (missing >= 0) throw new ApiError(404, "unknown_topic", `No topic "${names[missing]}" is declared.`);
+  return found as TopicInfo[];
 }
 
 /** The runtime schedule's topic named `topic`, asked of the Scheduler shard its claim hashes to; null without a SCHEDULER binding. */

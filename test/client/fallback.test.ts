@@ -1,4 +1,8 @@
-/** The client's transports: falling back from WebSocket to SSE only when WebSockets are what fails, and long-poll's frames. */
+/**
+ * The client's transports: falling back from WebSocket to SSE only when WebSockets are what fails,
+ * and long-poll's frames. The fake servers here have only the per-topic routes (as servers before
+ * the multiplexed ones): test/client/shared.test.ts covers the shared connections.
+ */
 import { afterEach, describe, expect, it } from "vitest";
 import type { MetricFrame, ServerFrame } from "../../src/client/protocol";
 import { FALLBACK_AFTER, type Subscription, subscribe } from "../../src/client/subscribe";
@@ -35,8 +39,21 @@ const sse = (frames: ServerFrame[]) =>
     headers: { "Content-Type": "text/event-stream" },
   });
 
+/**
+ * The fake servers here are older ones, with the per-topic routes only: the multiplexed routes
+ * answer 404 `not_found` (as a server without them does), and the client goes on per topic.
+ */
+function olderServer(fetch: typeof globalThis.fetch, asked: string[]): typeof globalThis.fetch {
+  return async (input, init) => {
+    const url = new URL(String(input));
+    if (url.pathname.startsWith("/topics/")) return fetch(input, init);
+    asked.push(`${url.pathname}${url.search}`);
+    return Response.json({ error: { code: "not_found", message: `No route for GET ${url.pathname}.` } }, { status: 404 });
+  };
+}
+
 function start(fetch: typeof globalThis.fetch, extra: Parameters<typeof subscribe>[2] = {}) {
-  const seen = { seqs: [] as number[], states: [] as string[], resets: 0 };
+  const seen = { seqs: [] as number[], states: [] as string[], resets: 0, multiplexed: [] as string[] };
   const subscription = subscribe(
     URL_HTTP,
     {
@@ -44,7 +61,12 @@ function start(fetch: typeof globalThis.fetch, extra: Parameters<typeof subscrib
       onReset: () => seen.resets++,
       onState: (state, detail, transport) => seen.states.push(`${transport} ${state}${detail ? `: ${detail}` : ""}`),
     },
-    { ...fakeEnvironment(), WebSocket: BlockedSocket as unknown as typeof WebSocket, fetch, ...extra },
+    {
+      ...fakeEnvironment(),
+      WebSocket: BlockedSocket as unknown as typeof WebSocket,
+      fetch: olderServer(fetch, seen.multiplexed),
+      ...extra,
+    },
   );
   subscriptions.push(subscription);
   return { subscription, seen };
@@ -66,6 +88,8 @@ describe("falling back", () => {
     expect(seen.states).toContain(`sse reconnecting: websocket failed ${FALLBACK_AFTER} times; trying sse`);
     expect(seen.states.at(-1)).toMatch(/^sse (live|reconnecting: the stream ended)$/);
     expect(requests.filter((url) => url.endsWith("/events"))[0]).toBe(`${URL_HTTP}/events`);
+    // The server has no GET /events?topics=: the client asked once, then streamed the topic itself.
+    expect(seen.multiplexed).toEqual([`/events?topics=${TOPIC}`]);
   });
 
   it("moves on from SSE to long-poll when streams fail too, and delivers the same", async () => {
@@ -123,6 +147,7 @@ describe("long-poll", () => {
     expect(seen.seqs).toEqual([4, 5, 6, 7]);
     expect(subscription.transport).toBe("longpoll");
     expect(subscription.epoch).toBe(EPOCH);
+    expect(seen.multiplexed).toEqual([`/history?topics=${TOPIC}`]);
     expect(asked.slice(0, 4)).toEqual([
       `/topics/${TOPIC}`,
       `/topics/${TOPIC}/history?since=4`,

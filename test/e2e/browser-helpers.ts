@@ -56,9 +56,9 @@ export async function startFeed() {
 const OUTAGE_NOISE = [
   // A reconnect attempt (a resume, or a join for a topic that had no metric yet), refused while the
   // server is down, or reset by wrangler's proxy, which accepts before the restarted runtime serves ...
-  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/topics\/[a-z.]+(\?since=\d+&epoch=[\w-]+)?' failed: (Error in connection establishment: net::ERR_CONNECTION_REFUSED|Error during WebSocket handshake: net::ERR_CONNECTION_RESET)$/,
+  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/topics\/[a-z0-9._-]+(\?since=\d+&epoch=[\w-]+)?' failed: (Error in connection establishment: net::ERR_CONNECTION_REFUSED|Error during WebSocket handshake: net::ERR_CONNECTION_RESET)$/,
   // ... the client's check whether the refusal is final, and a "Recent runs" read (refused, or reset likewise).
-  /^Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET)( \(http:\/\/127\.0\.0\.1:\d+\/(topics\/[a-z.]+|jobs)\))?$/,
+  /^Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET)( \(http:\/\/127\.0\.0\.1:\d+\/(topics\/[a-z0-9._-]+|jobs)\))?$/,
 ];
 
 /**

@@ -1,4 +1,6 @@
 /** Per-file `wrangler dev` for end-to-end tests: a free port, a fresh state directory, the uptime job probing itself. */
+import { readFileSync } from "node:fs";
+import { parse } from "smol-toml";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { freePort } from "../../scripts/lib/ports.mjs";
 import { makeStateDir as makeTempDir, removeDir } from "../../scripts/lib/state-dir.mjs";
@@ -11,6 +13,21 @@ export const E2E_SECRETS = {
   SUBSCRIBE_SECRET: "e2e-subscribe-secret-of-32-bytes!!",
   ADMIN_TOKEN: "e2e-admin-token",
 };
+
+/** wrangler.toml's `[vars]` value of `name` ("" when unset). */
+export function configuredVar(name: string): string {
+  const config = parse(readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8")) as {
+    vars?: Record<string, unknown>;
+  };
+  return String(config.vars?.[name] ?? "");
+}
+
+/** wrangler.toml's TOPICS and `count` more (`extra-0` …): more posted topics than a browser opens connections per origin over HTTP/1.1. */
+export function moreTopics(count: number): { TOPICS: string } {
+  return {
+    TOPICS: [configuredVar("TOPICS"), ...Array.from({ length: count }, (_, i) => `extra-${i}`)].filter(Boolean).join(","),
+  };
+}
 
 /** A new empty directory for `--persist-to`. */
 export async function makeStateDir(): Promise<string> {

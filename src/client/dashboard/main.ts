@@ -1,6 +1,7 @@
 /**
  * The dashboard at `/`: one card per public topic, each fed by its own `subscribe()` (reconnect
- * and resume included); runtime schedules' topics grouped apart, folded when there are many;
+ * and resume included; off WebSockets, every topic shares one stream, so no topic waits for one of
+ * the 6 connections per origin of HTTP/1.1); runtime schedules' topics grouped apart, folded when there are many;
  * "Recent runs" from `GET /jobs`, and "Schedules" from `GET /schedules` (with the admin token).
  * Subscriber counts come from the `system` topic's value, so nothing polls the topics.
  * docs/dashboard.md says what each part shows.

@@ -103,8 +103,10 @@ export class Streams {
   /** A new stream that starts with `events` (already encoded) and then gets every broadcast until it ends. */
   open(events: readonly string[], signal?: AbortSignal): Response {
     // A TransformStream, so that a client gone away shows: its readable side is cancelled, which
-    // errors the writer (writer.closed rejects, and so does every later write).
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, {
+    // errors the writer (writer.closed rejects, and so does every later write). The byte count is
+    // the writable side's, where writes wait while the client reads slowly: its desiredSize is how
+    // far behind the client is (on the readable side, the writer would count writes, not bytes).
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, {
       highWaterMark: MAX_QUEUED_BYTES,
       size: (chunk) => chunk.byteLength,
     });

@@ -48,6 +48,26 @@ describe("Streams", () => {
 });
 
 describe("isStreamRequest", () => {
+  it("keeps a stream open through many events sent in one tick (a batch flush), and ends one whose reader is 1 MiB behind", async () => {
+    const streams = new Streams(10, 60_000);
+    const events = readSse(streams.accept(request(), "t", () => [hello]));
+    expect(await events.next()).toMatchObject({ frame: { type: "hello" } });
+    const metric = (seq: number) => sseEvent(encodeFrame({ type: "metric", topic: "t", seq, value: seq, ts: 0, runId: `r@${seq}` }), eventId("e-1", seq));
+    for (let seq = 4; seq <= 13; seq++) streams.broadcast(metric(seq));
+    for (let seq = 4; seq <= 13; seq++) expect(await events.next()).toMatchObject({ id: `e-1:${seq}`, frame: { seq } });
+    expect(streams.count()).toBe(1);
+    await events.close();
+    expect(streams.count()).toBe(0);
+    // Nobody reads this one: once more than 1 MiB waits, the next write ends it (its client resumes).
+    const unread = streams.accept(request(), "t", () => [hello]);
+    const chunk = `: ${"x".repeat(64 * 1024 - 4)}\n\n`; // 64 KiB
+    for (let i = 0; i < 16; i++) streams.broadcast(chunk);
+    expect(streams.count()).toBe(1);
+    streams.broadcast(chunk);
+    expect(streams.count()).toBe(0);
+    await unread.body?.cancel();
+  });
+
   it("is the events path of a topic, under any prefix, and not the socket of a topic named events", () => {
     const is = (path: string) => isStreamRequest(new Request(`http://topic${path}`));
     expect([is("/topics/t/events"), is("/live/topics/t/events"), is("/topics/events"), is("/topics/events/events")]).toEqual([

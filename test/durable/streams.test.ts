@@ -52,7 +52,8 @@ describe("isStreamRequest", () => {
     const streams = new Streams(10, 60_000);
     const events = readSse(streams.accept(request(), "t", () => [hello]));
     expect(await events.next()).toMatchObject({ frame: { type: "hello" } });
-    const metric = (seq: number) => sseEvent(encodeFrame({ type: "metric", topic: "t", seq, value: seq, ts: 0, runId: `r@${seq}` }), eventId("e-1", seq));
+    const metric = (seq: number) =>
+      sseEvent(encodeFrame({ type: "metric", topic: "t", seq, value: seq, ts: 0, runId: `r@${seq}` }), eventId("e-1", seq));
     for (let seq = 4; seq <= 13; seq++) streams.broadcast(metric(seq));
     for (let seq = 4; seq <= 13; seq++) expect(await events.next()).toMatchObject({ id: `e-1:${seq}`, frame: { seq } });
     expect(streams.count()).toBe(1);

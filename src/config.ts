@@ -143,7 +143,7 @@ export function schedulerShardFor(env: Pick<EdgebeatEnv, "SCHEDULER_SHARDS">, ke
 
 /** Runtime schedule runs per JobRunner call of a Scheduler shard's hand-over (SCHEDULE_BATCH, 1 to 500). */
 export function scheduleBatch(env: Pick<EdgebeatEnv, "SCHEDULE_BATCH">): number {
-  const size = positiveIntVar("SCHEDULE_BATCH", env.SCHEDULE_BATCH, 16);
+  const size = positiveIntVar("SCHEDULE_BATCH", env.SCHEDULE_BATCH, 8);
   if (size > 500) throw new Error(`SCHEDULE_BATCH must be at most 500, got ${size}: fix it in wrangler.toml [vars]`);
   return size;
 }

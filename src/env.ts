@@ -28,7 +28,7 @@ export interface EdgebeatVars {
   ADMIN_TOKEN?: string;
   /** How many Scheduler shards runtime schedules spread over (default 8); fixed once schedules exist. */
   SCHEDULER_SHARDS?: string;
-  /** Runtime schedule runs per JobRunner call (default 16): × each run's subrequests, within the plan's limit. */
+  /** Runtime schedule runs per JobRunner call (default 8): × each run's subrequests, within the plan's limit. */
   SCHEDULE_BATCH?: string;
   TOPICS?: string;
   PRIVATE_TOPICS?: string;

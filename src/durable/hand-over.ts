@@ -100,9 +100,10 @@ export class HandOver {
     );
     for (const { run } of batch) if (!live.has(run.runId)) this.#known.delete(run.runId);
     const handing = batch.filter(({ run }) => live.has(run.runId));
-    if (handing.length > 0) return handing;
-    for (const scheduleId of taken) this.#busy.delete(scheduleId);
-    return this.#nextBatch();
+    // A schedule none of whose runs is handed is not in flight (its later runs may go at once).
+    const handed = new Set(handing.map(({ run }) => run.scheduleId));
+    for (const scheduleId of taken) if (!handed.has(scheduleId)) this.#busy.delete(scheduleId);
+    return handing.length > 0 ? handing : this.#nextBatch();
   }
 
   async #hand(runner: SlotRunner, batch: Pending[]): Promise<void> {

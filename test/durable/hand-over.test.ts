@@ -110,6 +110,26 @@ describe("a Scheduler shard's hand-over", () => {
     });
   });
 
+  it("hands a resumed schedule's new slot over after its paused one was dropped from a batch that went", async () => {
+    await withSql("resume", async (sql) => {
+      // Batch size 2, 4 in flight: a..h fill four held calls; p and q wait and share the next batch.
+      for (const id of ["a", "b", "c", "d", "e", "f", "g", "h", "p", "q"]) addPendingRun(sql, run(id, 1_000));
+      const { runner, batches, hold } = recordingRunner();
+      const release = hold();
+      const handOver = new HandOver(sql, () => runner, noTopic, 2);
+      const first = handOver.run();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(batches).toHaveLength(4);
+      dropPendingRuns(sql, "p"); // paused…
+      addPendingRun(sql, run("p", 2_000)); // …and resumed: its next slot is taken
+      const second = handOver.run();
+      release();
+      await Promise.all([first, second]);
+      expect(batches.slice(4)).toEqual([["q@1000"], ["p@2000"]]);
+      expect(pendingRuns(sql)).toEqual([]);
+    });
+  });
+
   it("runs nothing of a schedule paused while its runs waited for their turn, and takes runs a later alarm adds", async () => {
     await withSql("pause", async (sql) => {
       // Batch size 1 and 4 in flight: the fifth schedule waits its turn behind the held calls.

@@ -7,7 +7,7 @@
  */
 import { readEventStream } from "./event-stream";
 import { type Page, PageReader } from "./pages";
-import { combinedCursor, type Position, parseCursor } from "./protocol";
+import { combinedCursor, type Position, parseCursor } from "./positions";
 import {
   type Connection,
   POLL_WAIT_SECONDS,

@@ -10,7 +10,7 @@
  */
 import { fullJitterDelay } from "./backoff";
 import { type Link, type Member, openMultiplexed } from "./multiplexed";
-import { MAX_TOPICS_PER_CONNECTION } from "./protocol";
+import { MAX_TOPICS_PER_CONNECTION } from "./positions";
 import { type Connection, openTransport, type Resume, type TransportEvents, type TransportOptions } from "./transports";
 
 type SharedName = "sse" | "longpoll";

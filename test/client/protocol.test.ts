@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type BatchFrame,
-  combinedCursor,
-  encodeFrame,
-  MAX_TOPICS_PER_CONNECTION,
-  parseCursor,
-  parseFrame,
-} from "../../src/client/protocol";
+import { combinedCursor, MAX_TOPICS_PER_CONNECTION, parseCursor } from "../../src/client/positions";
+import { type BatchFrame, encodeFrame, parseFrame } from "../../src/client/protocol";
 
 const batch = {
   type: "batch",

@@ -1,6 +1,7 @@
 /** The Streams of a topic owner: the cap, the lifetime after which the client resumes, keep-alive only while open. */
 import { describe, expect, it } from "vitest";
-import { encodeFrame, eventId, parseEventId } from "../../src/client/protocol";
+import { eventId, parseEventId } from "../../src/client/positions";
+import { encodeFrame } from "../../src/client/protocol";
 import { isStreamRequest, Streams, sseEvent } from "../../src/durable/streams";
 import { readSse } from "../helpers/sse";
 

@@ -7,7 +7,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { combinedCursor, isTopicName, MAX_TOPICS_PER_CONNECTION, type Position, parseCursor } from "../../src/client/protocol";
+import { combinedCursor, MAX_TOPICS_PER_CONNECTION, type Position, parseCursor } from "../../src/client/positions";
+import { isTopicName } from "../../src/client/protocol";
 import { MAX_WAIT_SECONDS } from "../../src/routes/validate";
 import { subscribeToken } from "../helpers/auth";
 import { byTopic, PUBLIC, positionOf, publishTo, SECRET, settledSubscribers } from "../helpers/multiplex";

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseEventId } from "../../src/client/protocol";
+import { parseEventId } from "../../src/client/positions";
 import { MAX_WAIT_SECONDS } from "../../src/routes/validate";
 import { publishHeaders, subscribeToken } from "../helpers/auth";
 import { postedTopic, TOPICS } from "../helpers/registry";

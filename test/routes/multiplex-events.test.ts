@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { combinedCursor, MAX_TOPICS_PER_CONNECTION, parseCursor } from "../../src/client/protocol";
+import { combinedCursor, MAX_TOPICS_PER_CONNECTION, parseCursor } from "../../src/client/positions";
 import { maxStreams } from "../../src/config";
 import { subscribeToken } from "../helpers/auth";
 import { byTopic, PUBLIC, positionOf, publishTo, readRawUntil, SECRET, settledSubscribers } from "../helpers/multiplex";

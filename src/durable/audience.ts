@@ -3,7 +3,7 @@
  * streams, and, for a sharded topic, its shards. One `send` per frame; one count of them all.
  */
 
-import { eventId } from "../client/protocol";
+import { eventId } from "../client/positions";
 import type { ShardFanout } from "./fanout";
 import { type Streams, sseEvent } from "./streams";
 import type { Subscribers } from "./subscribers";

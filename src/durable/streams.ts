@@ -7,7 +7,9 @@
  * keep-alive (a comment line, sent from the topic's alarm: its `keepalive` wake-up) runs only while a
  * stream is open.
  */
-import { eventId, KEEPALIVE_MS, parseEventId, type ServerFrame } from "../client/protocol";
+
+import { eventId, KEEPALIVE_MS, parseEventId } from "../client/positions";
+import type { ServerFrame } from "../client/protocol";
 import type { Wakeup } from "./wakeups";
 
 /** Most streams one topic holds open; past it, a new one gets 503 with Retry-After. */

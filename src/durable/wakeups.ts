@@ -62,7 +62,7 @@ export function dueWakeups(sql: SqlStorage, now: number): Wakeup[] {
  * alarm write per publish — one every (grace / period + 1) publishes instead.
  */
 export async function armAlarm(storage: DurableObjectStorage): Promise<void> {
-  const at = storage.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
+  const at = earliestWakeup(storage.sql);
   if (at === null) {
     await storage.deleteAlarm();
     return;
@@ -73,7 +73,11 @@ export async function armAlarm(storage: DurableObjectStorage): Promise<void> {
 
 /** After the alarm fired: points it exactly at the earliest wake-up (an early alarm moves on). */
 export async function rearmAlarm(storage: DurableObjectStorage): Promise<void> {
-  const at = storage.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
+  const at = earliestWakeup(storage.sql);
   if (at === null) await storage.deleteAlarm();
   else await storage.setAlarm(at);
+}
+
+function earliestWakeup(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM schedules").one().at;
 }

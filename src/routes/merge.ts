@@ -5,7 +5,7 @@
  * so one `Last-Event-ID` resumes all of them. The first topic stream to end (its lifetime, an error)
  * ends the merged one, and a client gone away cancels them all: the client reconnects with the cursor.
  */
-import { combinedCursor, KEEPALIVE_MS, type Position, parseEventId } from "../client/protocol";
+import { combinedCursor, KEEPALIVE_MS, type Position, parseEventId } from "../client/positions";
 import { readBlocks, type Upstream } from "./upstreams";
 
 /** What EventSource waits before it reconnects, as the topic streams say (their first block is skipped). */

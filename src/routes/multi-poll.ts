@@ -8,7 +8,7 @@
  * queue behind them, a wait at a time). Each topic's stream answers its headers at once, so the
  * route holds those instead and reads the pages again when one of them carries a metric.
  */
-import { combinedCursor, type Position } from "../client/protocol";
+import { combinedCursor, type Position } from "../client/positions";
 import type { HistoryPage } from "../durable/rpc";
 import type { EdgebeatEnv } from "../env";
 import { openUpstreams, readBlocks } from "./upstreams";

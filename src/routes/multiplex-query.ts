@@ -3,7 +3,8 @@
  * list and the combined cursor, one validator each, refused as `400` with a sentence naming the fix.
  */
 import { z } from "zod";
-import { isTopicName, MAX_TOPICS_PER_CONNECTION, type Position, parseCursor } from "../client/protocol";
+import { MAX_TOPICS_PER_CONNECTION, type Position, parseCursor } from "../client/positions";
+import { isTopicName } from "../client/protocol";
 import { ApiError } from "./errors";
 import { historyQuery, parseQuery } from "./validate";
 

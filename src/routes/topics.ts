@@ -1,7 +1,7 @@
 /** `/topics`: the declared topics, one topic's live socket or snapshot, and its history. */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { parseEventId } from "../client/protocol";
+import { parseEventId } from "../client/positions";
 import { declaredTopics, shardNames } from "../config";
 import type { EdgebeatEnv } from "../env";
 import { requireAllowedOrigin, requirePublishToken, requireSubscribeToken } from "./auth";

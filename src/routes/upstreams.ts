@@ -3,7 +3,7 @@
  * its Topic object, opened exactly as `GET /topics/:topic/events` opens it (that topic's resume
  * point as its `Last-Event-ID`), and the reading of their events, block by block.
  */
-import { eventId, type Position } from "../client/protocol";
+import { eventId, type Position } from "../client/positions";
 import type { EdgebeatEnv } from "../env";
 import { ApiError } from "./errors";
 

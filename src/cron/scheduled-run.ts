@@ -36,6 +36,13 @@ export function planScheduledRun(jobs: readonly Job[], run: ScheduledRun): RunPl
   return { ...plan, job, params: params.data };
 }
 
+/** How late a run of schedule job `name` may be before its topic turns stale (a job no longer here: a failing run's). */
+export function scheduleGraceMs(jobs: readonly Job[], name: string): number {
+  return jobs.find((candidate) => candidate.name === name)?.graceMs ?? FAILING_GRACE_MS;
+}
+
+const FAILING_GRACE_MS = 60_000;
+
 /** A job whose run fails at once with `message`, without retrying. */
 function failing(name: string, message: string): Job {
   return {
@@ -46,7 +53,7 @@ function failing(name: string, message: string): Job {
     params: null,
     timeoutMs: 1_000,
     retry: { ...DEFAULT_RETRY, attempts: 1 },
-    graceMs: 60_000,
+    graceMs: FAILING_GRACE_MS,
     whileWatched: false,
     async compute() {
       throw new PermanentError(message);

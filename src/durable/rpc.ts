@@ -43,6 +43,13 @@ export interface RestingSlot {
   graceMs: number;
 }
 
+/** A runtime schedule's first slot, as its topic expects it: `scheduledTime` is when the schedule started. */
+export interface ExpectedRun {
+  scheduledTime: number;
+  nextExpectedAt: number;
+  graceMs: number;
+}
+
 /** A job run that produced no value; recorded in the ledger and turns the topic `failing`. */
 export interface FailedRun {
   runId: string;
@@ -115,8 +122,12 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
    * not stale) and answers false.
    */
   watchedOrRest(slot: RestingSlot): Promise<boolean>;
-  /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */
-  rest(detail: string): Promise<void>;
+  /**
+   * A runtime schedule started or resumed: the topic expects its first slot (a freshness deadline
+   * at `next.nextExpectedAt + next.graceMs`, never earlier than one it has). Or it stopped (`next`
+   * null: paused or deleted), so nothing is meant to run and the topic has no deadline. `detail` says which.
+   */
+  scheduleChanged(detail: string, next: ExpectedRun | null): Promise<void>;
   /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
   recordSkipped(skipped: SkippedRuns): Promise<void>;
   /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */

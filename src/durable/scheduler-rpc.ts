@@ -38,6 +38,12 @@ export interface SkippedRuns {
   reason: string;
 }
 
+/** How a put is made: only if the schedule is still at `expectRevision`, when given; `graceMs` is its job's (how late a run may be). */
+export interface PutOptions {
+  expectRevision?: number;
+  graceMs: number;
+}
+
 export type PutOutcome =
   | { ok: true; schedule: Schedule; created: boolean }
   /** `topic`: another schedule holds the topic; `revision`: the schedule changed since the caller read it. */
@@ -63,7 +69,7 @@ export type TopicClaim = TopicInfo & { scheduleId: string };
 
 export interface SchedulerRpc extends Rpc.DurableObjectBranded {
   /** Creates or replaces schedule `id` (idempotent); with `expectRevision`, only if it is still at that revision. */
-  put(id: string, spec: ScheduleSpec, expectRevision?: number): Promise<PutOutcome>;
+  put(id: string, spec: ScheduleSpec, options: PutOptions): Promise<PutOutcome>;
   get(id: string): Promise<Schedule | null>;
   /** Schedules with id after `after`, in id order, of `job` when given. */
   list(query: { job: string | null; after: string | null; limit: number }): Promise<SchedulePage>;

@@ -15,8 +15,17 @@ import { HandOver } from "./hand-over";
 import { jobRunner } from "./job-runner";
 import { dueSlots } from "./missed";
 import { objectName } from "./names";
+import type { ExpectedRun } from "./rpc";
 import * as store from "./schedule-store";
-import type { HeartbeatReport, PutOutcome, SchedulePage, SchedulerRpc, ScheduleSpec, TopicClaim } from "./scheduler-rpc";
+import type {
+  HeartbeatReport,
+  PutOptions,
+  PutOutcome,
+  SchedulePage,
+  SchedulerRpc,
+  ScheduleSpec,
+  TopicClaim,
+} from "./scheduler-rpc";
 import { migrate } from "./schema";
 
 /** A run the JobRunner could not take (the call itself failed) is tried again this much later. */
@@ -44,7 +53,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     );
   }
 
-  async put(id: string, spec: ScheduleSpec, expectRevision?: number): Promise<PutOutcome> {
+  async put(id: string, spec: ScheduleSpec, { expectRevision, graceMs }: PutOptions): Promise<PutOutcome> {
     return this.#serially(id, async () => {
       const current = store.getSchedule(this.#sql, id);
       if (expectRevision !== undefined && (current?.revision ?? 0) !== expectRevision) {
@@ -62,6 +71,16 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       const nextAt = spec.enabled ? nextSlot(timingOf(spec), now) : null;
       const held = await this.#claimsOf(spec.topic).claimTopic(claim);
       if (!held.ok) return { ok: false, conflict: "topic", owner: held.owner };
+      // A resumed schedule is expected at its topic again (told it was paused) before its next slot
+      // can be taken. A create is not told: thousands at once would wake as many objects.
+      if (nextAt !== null && current !== null && !current.spec.enabled) {
+        const first = { scheduledTime: now, nextExpectedAt: nextAt, graceMs };
+        await this.#tell(
+          spec.topic,
+          `Schedule ${id} is active: its next run is due at ${new Date(nextAt).toISOString()}.`,
+          first,
+        );
+      }
       const row = this.ctx.storage.transactionSync(() => {
         // A paused schedule runs nothing, not even slots already taken.
         if (!spec.enabled) store.dropPendingRuns(this.#sql, id);
@@ -70,7 +89,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       await this.#arm();
       // A schedule paused from the start has no deadline to stop: its topic is not woken.
       if (!spec.enabled && current !== null && current.spec.enabled) {
-        await this.#rest(spec.topic, `Schedule ${id} is paused: nothing runs until it resumes.`);
+        await this.#tell(spec.topic, `Schedule ${id} is paused: nothing runs until it resumes.`, null);
       }
       if (current !== null && current.spec.topic !== spec.topic)
         await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
@@ -100,7 +119,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       await this.#claimsOf(current.spec.topic).releaseTopic(current.spec.topic, id);
       store.deleteSchedule(this.#sql, id);
       await this.#arm();
-      await this.#rest(current.spec.topic, `Schedule ${id} was deleted: nothing runs here any more.`);
+      await this.#tell(current.spec.topic, `Schedule ${id} was deleted: nothing runs here any more.`, null);
       return true;
     });
   }
@@ -189,12 +208,12 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     store.setNextAt(this.#sql, id, due.next);
   }
 
-  /** Tells a topic it is not meant to get runs (so it never turns stale); a topic that cannot be told is only logged. */
-  async #rest(topic: string, detail: string): Promise<void> {
+  /** Tells a topic which run to expect (null: none, so it never turns stale); a topic that cannot be told is only logged. */
+  async #tell(topic: string, detail: string, next: ExpectedRun | null): Promise<void> {
     try {
-      await this.env.TOPIC.getByName(topic).rest(detail);
+      await this.env.TOPIC.getByName(topic).scheduleChanged(detail, next);
     } catch (error) {
-      console.error(JSON.stringify({ event: "topic_not_rested", topic, error: String(error) }));
+      console.error(JSON.stringify({ event: "topic_not_told", topic, detail, error: String(error) }));
     }
   }
 

@@ -34,6 +34,7 @@ import { objectName } from "./names";
 import { storePublish, takeUnsent } from "./publish";
 import type {
   CadenceReport,
+  ExpectedRun,
   FailedRun,
   HistoryPage,
   JobHealth,
@@ -97,7 +98,6 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return { topic, seq: stored.seq, duplicate: stored.duplicate };
   }
 
-  /** Records a job run that failed after its retries; the topic turns `failing` unless its slot already published. */
   async recordFailure(failure: FailedRun): Promise<void> {
     const published = store.seenSeq(this.#sql, store.runKey(failure.runId)) !== null;
     this.ctx.storage.transactionSync(() => {
@@ -117,19 +117,18 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return false;
   }
 
-  /** Stops freshness (no stale deadline) while nothing is meant to run: a paused or deleted schedule; `detail` says why. */
-  async rest(detail: string): Promise<void> {
-    clearWakeup(this.#sql, "stale");
+  /** A runtime schedule started or resumed (`next`: its first slot), or stopped (null: no deadline); `detail` says which. */
+  async scheduleChanged(detail: string, next: ExpectedRun | null): Promise<void> {
+    if (next === null) clearWakeup(this.#sql, "stale");
+    else pushDeadline(this.#sql, next, Date.now());
     this.#setStatus("ok", detail);
     await armAlarm(this.ctx.storage);
   }
 
-  /** Records slots a runtime schedule passed over as one `skipped` ledger row (once per runId). */
   async recordSkipped(skipped: SkippedRuns): Promise<void> {
     recordSkippedRuns(this.#sql, skipped, Date.now());
   }
 
-  /** The sub-minute cadence's watchdog: arms the tick if it is missing, changed or overdue, else changes nothing. */
   async ensureCadence(tick: TickData): Promise<CadenceReport> {
     const now = Date.now();
     const report = rearmCadence(this.#sql, tick, await this.ctx.storage.getAlarm(), now);
@@ -137,17 +136,14 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return report;
   }
 
-  /** The topic as a client would see it now: latest seq and metric, subscribers, status. */
   async snapshot(): Promise<TopicSnapshot> {
     return snapshotOf(this.#sql, this.#topic(), await this.#reach().count());
   }
 
-  /** Live counts for the `system` job, without the latest value. */
   async counts(): Promise<{ subscribers: number; published: number }> {
     return { subscribers: await this.#reach().count(), published: store.readState(this.#sql).seq };
   }
 
-  /** Kept metric frames with `seq > since`, oldest first, at most `limit` of them. */
   async history(since: number, limit: number): Promise<MetricFrame[]> {
     return historyOf(this.#sql, since, limit);
   }
@@ -162,17 +158,14 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return pageOf(this.#sql, since, limit);
   }
 
-  /** The run ledger, newest first. */
   async runs(limit: number): Promise<RunRecord[]> {
     return listRuns(this.#sql, limit);
   }
 
-  /** The feeding job's last run, last success, status and next tick. */
   async jobHealth(): Promise<JobHealth> {
     return healthOf(this.#sql);
   }
 
-  /** Counters and gauges for /metrics. */
   async metrics(): Promise<TopicMetrics> {
     return metricsOf(this.#sql, await this.#reach().count());
   }

@@ -9,8 +9,8 @@ import type { Schedule } from "../client/schedule";
 import { declaredTopics, schedulerShardFor, schedulerShardNames } from "../config";
 import { nextSlots } from "../cron/local-time";
 import { runPlan } from "../cron/runner";
-import { planScheduledRun } from "../cron/scheduled-run";
-import type { PutOutcome, SchedulerRpc, ScheduleSpec } from "../durable/scheduler-rpc";
+import { planScheduledRun, scheduleGraceMs } from "../cron/scheduled-run";
+import type { PutOptions, PutOutcome, SchedulerRpc, ScheduleSpec } from "../durable/scheduler-rpc";
 import type { EdgebeatEnv } from "../env";
 import { requireAdminToken } from "./auth";
 import type { AppEnv } from "./env";
@@ -63,7 +63,7 @@ schedules.put("/:id", async (c) => {
   const id = parseScheduleId(c.req.param("id"));
   const spec = parsePutBody(id, await c.req.text(), scheduleContext(c));
   const expected = ifMatch(c);
-  const outcome = await shardOf(c.env, id).put(id, spec, expected ?? undefined);
+  const outcome = await shardOf(c.env, id).put(id, spec, putOptions(c, spec, expected ?? undefined));
   const { schedule, created } = saved(id, spec, outcome, expected !== null);
   return c.json(schedule, created ? 201 : 200);
 });
@@ -122,6 +122,10 @@ function shardOf(env: EdgebeatEnv, id: string): DurableObjectStub<SchedulerRpc> 
   return scheduler(env).getByName(schedulerShardFor(env, id));
 }
 
+function putOptions(c: Context<AppEnv>, spec: ScheduleSpec, expectRevision: number | undefined): PutOptions {
+  return { expectRevision, graceMs: scheduleGraceMs(c.get("registry"), spec.job) };
+}
+
 function scheduleContext(c: Context<AppEnv>): ScheduleContext {
   return { jobs: c.get("registry"), declared: staticTopicNames(declaredTopics(c.get("jobs"), c.env)) };
 }
@@ -157,7 +161,7 @@ async function change(c: Context<AppEnv>, edit: (schedule: Schedule) => Schedule
     const schedule = await current(c);
     if (expected !== null && schedule.revision !== expected) throw precondition(schedule.id, schedule.revision);
     const spec = edit(schedule);
-    const outcome = await shardOf(c.env, schedule.id).put(schedule.id, spec, schedule.revision);
+    const outcome = await shardOf(c.env, schedule.id).put(schedule.id, spec, putOptions(c, spec, schedule.revision));
     // Without If-Match a change made in between is read again; with it, the caller decides.
     if (!outcome.ok && outcome.conflict === "revision" && attempt < 3 && expected === null) continue;
     return saved(schedule.id, spec, outcome, expected !== null).schedule;

@@ -6,6 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { schedulerShardNames } from "../../src/config";
+import { uptime } from "../../src/cron/jobs/uptime";
 import { addPendingRun } from "../../src/durable/schedule-store";
 import { api, moveNextAt, REFUSED_URL, shardOf } from "../helpers/schedules";
 import { openTopicSocket } from "../helpers/socket";
@@ -184,6 +185,45 @@ describe("freshness of a schedule's topic", () => {
     await api("DELETE", "/schedules/resting");
     expect(await staleAt("resting")).toBeNull();
     expect((await topic("resting").jobHealth()).detail).toBe("Schedule resting was deleted: nothing runs here any more.");
+  });
+});
+
+describe("a resumed schedule's next slot at its topic", () => {
+  const stale = (id: string) =>
+    runInDurableObject(topic(id), (_instance, state) => {
+      const row = state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").toArray()[0];
+      return row?.at ?? null;
+    });
+  const active = (id: string, at: number) => `Schedule ${id} is active: its next run is due at ${new Date(at).toISOString()}.`;
+
+  it("is expected again from a resume on: the pause's word is gone, and a run that never comes turns the topic stale", async () => {
+    await create("firstslot");
+    await api("POST", "/schedules/firstslot/pause");
+    expect(await stale("firstslot")).toBeNull();
+    await api("POST", "/schedules/firstslot/resume");
+    const resumed = await nextAt("firstslot");
+    expect(await stale("firstslot")).toBe(resumed + uptime.graceMs);
+    expect((await topic("firstslot").jobHealth()).detail).toBe(active("firstslot", resumed));
+    // The first slot never arrives (its alarm is lost): the deadline passes, and the topic says so.
+    await runInDurableObject(topic("firstslot"), (_instance, state) => {
+      state.storage.sql.exec("UPDATE schedules SET at = ? WHERE kind = 'stale'", Date.now() - 1);
+    });
+    expect(await runDurableObjectAlarm(topic("firstslot"))).toBe(true);
+    expect(await topic("firstslot").jobHealth()).toMatchObject({ status: "stale" });
+    await api("DELETE", "/schedules/firstslot");
+  });
+
+  it("is not told by a create, nor by a change that keeps the schedule running", async () => {
+    await create("steady");
+    expect(await stale("steady")).toBeNull();
+    const slot = thisMinute();
+    await moveNextAt("steady", slot);
+    await runDurableObjectAlarm(shardOf("steady"));
+    await vi.waitFor(async () => expect(await stale("steady")).toBe(slot + MINUTE + uptime.graceMs), { timeout: 5_000 });
+    const deadline = await stale("steady");
+    expect((await api("PATCH", "/schedules/steady", { cron: "*/5 * * * *" })).status).toBe(200);
+    expect(await stale("steady")).toBe(deadline);
+    await api("DELETE", "/schedules/steady");
   });
 });
 

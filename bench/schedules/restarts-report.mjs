@@ -31,7 +31,7 @@ function rows(r) {
 
 /** @param {any} r */
 function runLine(r) {
-  return `${r.date.slice(0, 10)}, ${r.machine.cores} cores (shared: other work was running), load ${r.machine.loadAverage1m} at the end, commit ${r.machine.commit}; ${r.durationS} s`;
+  return `${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.loadAverage1m} at the end, commit ${r.machine.commit}; ${r.durationS} s`;
 }
 
 /** @param {any} r */

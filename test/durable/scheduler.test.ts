@@ -202,6 +202,7 @@ describe("a resumed schedule's next slot at its topic", () => {
     expect(await stale("firstslot")).toBeNull();
     await api("POST", "/schedules/firstslot/resume");
     const resumed = await nextAt("firstslot");
+    if (resumed === null) throw new Error("a resumed schedule has a next slot");
     expect(await stale("firstslot")).toBe(resumed + uptime.graceMs);
     expect((await topic("firstslot").jobHealth()).detail).toBe(active("firstslot", resumed));
     // The first slot never arrives (its alarm is lost): the deadline passes, and the topic says so.

@@ -43,7 +43,7 @@ export interface RestingSlot {
   graceMs: number;
 }
 
-/** A runtime schedule's first slot, as its topic expects it: `scheduledTime` is when the schedule started. */
+/** A resumed runtime schedule's next slot, as its topic expects it: `scheduledTime` is when it resumed. */
 export interface ExpectedRun {
   scheduledTime: number;
   nextExpectedAt: number;
@@ -123,8 +123,8 @@ export interface TopicRpc extends Rpc.DurableObjectBranded, TopicInternalRpc {
    */
   watchedOrRest(slot: RestingSlot): Promise<boolean>;
   /**
-   * A runtime schedule started or resumed: the topic expects its first slot (a freshness deadline
-   * at `next.nextExpectedAt + next.graceMs`, never earlier than one it has). Or it stopped (`next`
+   * A runtime schedule resumed: the topic expects its next slot (a freshness deadline at
+   * `next.nextExpectedAt + next.graceMs`, never earlier than one it has). Or it stopped (`next`
    * null: paused or deleted), so nothing is meant to run and the topic has no deadline. `detail` says which.
    */
   scheduleChanged(detail: string, next: ExpectedRun | null): Promise<void>;

@@ -74,12 +74,8 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
       // A resumed schedule is expected at its topic again (told it was paused) before its next slot
       // can be taken. A create is not told: thousands at once would wake as many objects.
       if (nextAt !== null && current !== null && !current.spec.enabled) {
-        const first = { scheduledTime: now, nextExpectedAt: nextAt, graceMs };
-        await this.#tell(
-          spec.topic,
-          `Schedule ${id} is active: its next run is due at ${new Date(nextAt).toISOString()}.`,
-          first,
-        );
+        const next = { scheduledTime: now, nextExpectedAt: nextAt, graceMs };
+        await this.#tell(spec.topic, `Schedule ${id} is active: its next run is due at ${new Date(nextAt).toISOString()}.`, next);
       }
       const row = this.ctx.storage.transactionSync(() => {
         // A paused schedule runs nothing, not even slots already taken.

@@ -117,7 +117,7 @@ export class Topic extends DurableObject<EdgebeatEnv> implements TopicRpc {
     return false;
   }
 
-  /** A runtime schedule started or resumed (`next`: its first slot), or stopped (null: no deadline); `detail` says which. */
+  /** A runtime schedule resumed (`next`: its next slot) or stopped (null: no deadline); `detail` says which. */
   async scheduleChanged(detail: string, next: ExpectedRun | null): Promise<void> {
     if (next === null) clearWakeup(this.#sql, "stale");
     else pushDeadline(this.#sql, next, Date.now());

@@ -66,21 +66,31 @@ function cursorOf(members: readonly Member[]): string {
   );
 }
 
-/** Whether an answer says the route is not there: a 404 that is not about a topic, or a 2xx that is not what the route answers. */
+/**
+ * Whether an answer says the route is not there: a 404 that is not about a topic, or a 2xx that is
+ * not what the route answers. An answer whose body cannot be read (cut off by a restart) says nothing.
+ */
 async function isLegacy(response: Response | undefined): Promise<boolean> {
-  if (response === undefined) return false;
+  const text = await response?.text().catch(() => null);
+  return response !== undefined && text !== undefined && text !== null && isLegacyAnswer(response, text);
+}
+
+function isLegacyAnswer(response: Response, text: string): boolean {
   if (response.ok) return true;
   if (response.status !== 404) return false;
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string } } | null;
-  return body?.error?.code !== "unknown_topic";
+  return (parseJson(text) as { error?: { code?: string } } | null)?.error?.code !== "unknown_topic";
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function topicOf(text: string): unknown {
-  try {
-    return (JSON.parse(text) as { topic?: unknown }).topic;
-  } catch {
-    return undefined;
-  }
+  return (parseJson(text) as { topic?: unknown } | null)?.topic;
 }
 
 function openStream(base: string, options: TransportOptions, members: readonly Member[], handlers: LinkHandlers): Connection {
@@ -122,9 +132,11 @@ function openPoll(base: string, options: TransportOptions, members: readonly Mem
         wait: first ? undefined : POLL_WAIT_SECONDS,
       };
       const response = await options.fetch(withQuery(base, "/history", query), { signal: controller.signal });
-      const answer = response.ok ? ((await response.json().catch(() => null)) as MultiPage | null) : null;
+      // A body cut off (a restart mid-answer) throws here: a failed poll, tried again, not an older server.
+      const text = await response.text();
+      const answer = response.ok ? (parseJson(text) as MultiPage | null) : null;
       if (typeof answer?.topics !== "object" || answer.topics === null || typeof answer.cursor !== "string") {
-        return finish(`long-poll answered ${response.status}`, await isLegacy(response));
+        return finish(`long-poll answered ${response.status}`, isLegacyAnswer(response, text));
       }
       if (first) handlers.opened();
       const after = parseCursor(answer.cursor) ?? new Map<string, Position>();

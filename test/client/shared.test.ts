@@ -241,4 +241,41 @@ describe("one shared long-poll", () => {
     expect([a.seen.resets, a.subscription.epoch, b.subscription.epoch]).toEqual([1, "epoch-2", EPOCH]);
     expect([a.subscription.state, b.subscription.transport]).toEqual(["live", "longpoll"]);
   });
+
+  it("takes an answer cut off mid-body (a restart) for a failed poll, tried again on the shared route", async () => {
+    const page = (topic: string, seqs: number[]) => ({
+      topic,
+      epoch: EPOCH,
+      status: "ok",
+      detail: "",
+      messages: seqs.map((seq) => metric(topic, seq)),
+    });
+    const cut = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            controller.enqueue(new TextEncoder().encode('{"topics":{'));
+            controller.error(new Error("socket closed"));
+          },
+        }),
+        { headers: { "Content-Type": "application/json" } },
+      );
+    const answers: (() => Response)[] = [
+      () => Response.json({ topics: { a: page("a", [1]) }, cursor: `a=${EPOCH}:1` }),
+      cut,
+      () => Response.json({ topics: { a: page("a", [2]) }, cursor: `a=${EPOCH}:2` }),
+    ];
+    const asked: string[] = [];
+    const fetch: typeof globalThis.fetch = async (input) => {
+      const url = new URL(String(input));
+      asked.push(url.pathname);
+      if (url.pathname !== "/history") return Response.json({ seq: 0 });
+      return answers.shift()?.() ?? new Promise<Response>(() => {});
+    };
+    const a = follow("a", fetch, ["longpoll"]);
+    await waitFor(() => a.seen.seqs.length === 2, "both metrics");
+    expect(a.seen.seqs).toEqual([1, 2]);
+    expect(asked.filter((path) => path !== "/topics/a")).toEqual(["/history", "/history", "/history", "/history"]);
+    expect(a.subscription.transport).toBe("longpoll");
+  });
 });

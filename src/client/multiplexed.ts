@@ -71,8 +71,9 @@ function cursorOf(members: readonly Member[]): string {
  * not what the route answers. An answer whose body cannot be read (cut off by a restart) says nothing.
  */
 async function isLegacy(response: Response | undefined): Promise<boolean> {
-  const text = await response?.text().catch(() => null);
-  return response !== undefined && text !== undefined && text !== null && isLegacyAnswer(response, text);
+  if (response === undefined) return false;
+  const text = await response.text().catch(() => null);
+  return text !== null && isLegacyAnswer(response, text);
 }
 
 function isLegacyAnswer(response: Response, text: string): boolean {

@@ -13,7 +13,6 @@ import { nextSlot, timingOf } from "../cron/local-time";
 import type { EdgebeatEnv } from "../env";
 import { HandOver } from "./hand-over";
 import { jobRunner } from "./job-runner";
-import { dueSlots } from "./missed";
 import { objectName } from "./names";
 import type { ExpectedRun } from "./rpc";
 import * as store from "./schedule-store";
@@ -27,6 +26,7 @@ import type {
   TopicClaim,
 } from "./scheduler-rpc";
 import { migrate } from "./schema";
+import { takeDueSlots } from "./take";
 
 /** A run the JobRunner could not take (the call itself failed) is tried again this much later. */
 const RETRY_MS = 5_000;
@@ -160,7 +160,7 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      for (const row of store.dueSchedules(this.#sql, now)) this.#take(row, now);
+      for (const row of store.dueSchedules(this.#sql, now)) takeDueSlots(this.#sql, row, now);
     });
     await this.#arm();
     // The hand-over may outlast the time to the next alarm (many due runs): the alarm then returns
@@ -171,37 +171,6 @@ export class Scheduler extends DurableObject<EdgebeatEnv> implements SchedulerRp
     const budget = next === null ? Number.POSITIVE_INFINITY : next - Date.now() - ALARM_MARGIN_MS;
     if (budget === Number.POSITIVE_INFINITY) await handing;
     else if (budget > 0) await Promise.race([handing, new Promise((resolve) => setTimeout(resolve, budget))]);
-  }
-
-  #take(row: store.ScheduleRow, now: number): void {
-    const { id, spec } = row;
-    const timing = timingOf(spec);
-    const due = dueSlots(timing, spec.missed, spec.missedLimit, row.nextAt ?? now, now);
-    for (const slot of due.run) {
-      const nextExpectedAt = nextSlot(timing, slot) ?? spec.endAt ?? slot;
-      store.addPendingRun(this.#sql, {
-        scheduleId: id,
-        job: spec.job,
-        params: spec.params,
-        topic: spec.topic,
-        slot,
-        runId: `${id}@${slot}`,
-        nextExpectedAt,
-        whileWatched: spec.whileWatched ?? false,
-      });
-    }
-    if (due.skipped !== null) {
-      const { first, count, atLeast } = due.skipped;
-      const slots = `${atLeast ? "at least " : ""}${count} slot${count === 1 ? "" : "s"}`;
-      store.addPendingSkip(this.#sql, spec.topic, {
-        runId: `${id}@${first}`,
-        job: spec.job,
-        firstSlot: first,
-        count,
-        reason: `Schedule ${id} (missed: "${spec.missed}") passed over ${slots} from ${new Date(first).toISOString()}, ${now - first} ms late.`,
-      });
-    }
-    store.setNextAt(this.#sql, id, due.next);
   }
 
   /** Tells a topic which run to expect (null: none, so it never turns stale); a topic that cannot be told is only logged. */

@@ -30,6 +30,14 @@ const nextAt = (id: string) =>
       state.storage.sql.exec<{ next_at: number | null }>("SELECT next_at FROM runtime_schedules WHERE id = ?", id).one().next_at,
   );
 
+/** When schedule `id`'s topic turns stale if no run arrives (its `stale` wake-up), or null when it has none. */
+const staleAt = (id: string) =>
+  runInDurableObject(
+    topic(id),
+    (_instance, state) =>
+      state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").toArray()[0]?.at ?? null,
+  );
+
 describe("a Scheduler shard's alarm", () => {
   it("runs a due slot with runId <id>@<slot>, once however often the alarm repeats, and moves to the next slot", async () => {
     await create("due");
@@ -161,13 +169,6 @@ describe("a Scheduler shard's alarm", () => {
 });
 
 describe("freshness of a schedule's topic", () => {
-  const staleAt = (id: string) =>
-    runInDurableObject(
-      topic(id),
-      (_instance, state) =>
-        state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").toArray()[0]?.at ?? null,
-    );
-
   it("has a deadline while the schedule runs, and none while it is paused or after it is deleted", async () => {
     await create("resting");
     const slot = thisMinute();
@@ -189,21 +190,16 @@ describe("freshness of a schedule's topic", () => {
 });
 
 describe("a resumed schedule's next slot at its topic", () => {
-  const stale = (id: string) =>
-    runInDurableObject(topic(id), (_instance, state) => {
-      const row = state.storage.sql.exec<{ at: number }>("SELECT at FROM schedules WHERE kind = 'stale'").toArray()[0];
-      return row?.at ?? null;
-    });
   const active = (id: string, at: number) => `Schedule ${id} is active: its next run is due at ${new Date(at).toISOString()}.`;
 
   it("is expected again from a resume on: the pause's word is gone, and a run that never comes turns the topic stale", async () => {
     await create("firstslot");
     await api("POST", "/schedules/firstslot/pause");
-    expect(await stale("firstslot")).toBeNull();
+    expect(await staleAt("firstslot")).toBeNull();
     await api("POST", "/schedules/firstslot/resume");
     const resumed = await nextAt("firstslot");
     if (resumed === null) throw new Error("a resumed schedule has a next slot");
-    expect(await stale("firstslot")).toBe(resumed + uptime.graceMs);
+    expect(await staleAt("firstslot")).toBe(resumed + uptime.graceMs);
     expect((await topic("firstslot").jobHealth()).detail).toBe(active("firstslot", resumed));
     // The first slot never arrives (its alarm is lost): the deadline passes, and the topic says so.
     await runInDurableObject(topic("firstslot"), (_instance, state) => {
@@ -216,14 +212,14 @@ describe("a resumed schedule's next slot at its topic", () => {
 
   it("is not told by a create, nor by a change that keeps the schedule running", async () => {
     await create("steady");
-    expect(await stale("steady")).toBeNull();
+    expect(await staleAt("steady")).toBeNull();
     const slot = thisMinute();
     await moveNextAt("steady", slot);
     await runDurableObjectAlarm(shardOf("steady"));
-    await vi.waitFor(async () => expect(await stale("steady")).toBe(slot + MINUTE + uptime.graceMs), { timeout: 5_000 });
-    const deadline = await stale("steady");
+    await vi.waitFor(async () => expect(await staleAt("steady")).toBe(slot + MINUTE + uptime.graceMs), { timeout: 5_000 });
+    const deadline = await staleAt("steady");
     expect((await api("PATCH", "/schedules/steady", { cron: "*/5 * * * *" })).status).toBe(200);
-    expect(await stale("steady")).toBe(deadline);
+    expect(await staleAt("steady")).toBe(deadline);
     await api("DELETE", "/schedules/steady");
   });
 });
